@@ -1,0 +1,51 @@
+# Every target sets itself up on a fresh machine: virtual environments, pinned dependencies, local services.
+PYTHON ?= python3
+VENV ?= .venv
+SAM_VENV ?= .venv-sam
+EVENT ?= events/provision-succeeded.json
+ENV_VARS ?= events/env.json
+SAM_CLI_VERSION = 1.170.0
+PIP_VERSION = 26.3
+
+BIN = $(VENV)/bin
+SAM = $(SAM_VENV)/bin/sam
+# sam validate works offline with a region and without the EC2 metadata look-up for credentials.
+SAM_ENV = AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0
+
+.PHONY: test lint typecheck validate unit invoke bench clean
+
+test: lint typecheck validate unit
+
+$(VENV)/.installed: src/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
+	$(BIN)/python -m pip install --quiet -r src/requirements.txt --group dev
+	touch $@
+
+# aws-sam-cli pins its own boto3, so it lives in a virtual environment of its own.
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_CLI_VERSION)
+	touch $@
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+validate: $(SAM_VENV)/.installed
+	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
+
+unit: $(VENV)/.installed
+	$(BIN)/pytest -q
+
+invoke: $(VENV)/.installed
+	$(BIN)/python -m local_aws.invoke --event $(EVENT) --env-vars $(ENV_VARS)
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,86 @@
+"""Every constraint the API puts on a notify request, checked before the call.
+
+botocore checks only required members, types and minimum lengths; the service rejects the rest
+(maximum lengths, patterns, the status enum). ``tests/unit/test_constraints.py`` holds these numbers
+against botocore's own service model so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from engine_result_notifier.errors import InvalidEventError
+from engine_result_notifier.models import NotifyRequest, Status
+
+WORKFLOW_TOKEN_MAX_LENGTH = 20000
+RECORD_ID_MAX_LENGTH = 100
+FAILURE_REASON_MAX_LENGTH = 2048
+UNIQUE_TAG_KEY_MAX_LENGTH = 128
+UNIQUE_TAG_VALUE_MAX_LENGTH = 256
+IDEMPOTENCY_TOKEN_MAX_LENGTH = 128
+
+_WORKFLOW_TOKEN = re.compile(r"[0-9A-Za-z+/=]+")
+_RECORD_ID = re.compile(r"[a-zA-Z0-9_\-]+")
+_IDEMPOTENCY_TOKEN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]*")
+_FAILURE_REASON = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd]*")
+_UNIQUE_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+def check_request(request: NotifyRequest) -> NotifyRequest:
+    """Return the request unchanged if the service would accept it, else raise ``InvalidEventError``."""
+    _check("WorkflowToken", request.workflow_token, WORKFLOW_TOKEN_MAX_LENGTH, _WORKFLOW_TOKEN, "[0-9A-Za-z+/=]")
+    _check("RecordId", request.record_id, RECORD_ID_MAX_LENGTH, _RECORD_ID, "[a-zA-Z0-9_-]")
+    _check(
+        "IdempotencyToken",
+        request.idempotency_token,
+        IDEMPOTENCY_TOKEN_MAX_LENGTH,
+        _IDEMPOTENCY_TOKEN,
+        "[a-zA-Z0-9_-], starting with a letter or digit",
+    )
+    if request.status not in (Status.SUCCEEDED, Status.FAILED):
+        raise InvalidEventError("Status: must be SUCCEEDED or FAILED")
+    if request.failure_reason is not None:
+        _check(
+            "FailureReason",
+            request.failure_reason,
+            FAILURE_REASON_MAX_LENGTH,
+            _FAILURE_REASON,
+            "tab, newline and printable characters of the Basic Multilingual Plane",
+        )
+    if request.unique_tag is not None:
+        _check_unique_tag("ResourceIdentifier.UniqueTag.Key", request.unique_tag.key, UNIQUE_TAG_KEY_MAX_LENGTH)
+        _check_unique_tag("ResourceIdentifier.UniqueTag.Value", request.unique_tag.value, UNIQUE_TAG_VALUE_MAX_LENGTH)
+    for index, output in enumerate(request.outputs):
+        _check_encodable(f"Outputs[{index}].OutputKey", output.key)
+        _check_encodable(f"Outputs[{index}].OutputValue", output.value)
+        if output.description is not None:
+            _check_encodable(f"Outputs[{index}].Description", output.description)
+    return request
+
+
+def _check(member: str, value: str, max_length: int, pattern: re.Pattern[str], allowed: str) -> None:
+    if not 1 <= len(value) <= max_length:
+        raise InvalidEventError(f"{member}: must be 1 to {max_length} characters long, got {len(value)}")
+    if pattern.fullmatch(value) is None:
+        raise InvalidEventError(f"{member}: may only hold {allowed}")
+
+
+def _check_unique_tag(member: str, value: str, max_length: int) -> None:
+    """``^([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)$``: letters, separators, numbers and a little punctuation."""
+    if not 1 <= len(value) <= max_length:
+        raise InvalidEventError(f"{member}: must be 1 to {max_length} characters long, got {len(value)}")
+    if not all(_is_unique_tag_character(character) for character in value):
+        raise InvalidEventError(f"{member}: may only hold letters, numbers, spaces and _.:/=+-@")
+
+
+def _is_unique_tag_character(character: str) -> bool:
+    return character in _UNIQUE_TAG_PUNCTUATION or unicodedata.category(character)[0] in "LZN"
+
+
+def _check_encodable(member: str, value: str) -> None:
+    """Members without a modelled pattern still have to be valid Unicode text (no lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidEventError(f"{member}: holds a lone surrogate, which is not valid Unicode text") from None

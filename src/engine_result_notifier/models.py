@@ -1,0 +1,184 @@
+"""Typed models at the package's boundaries: the events it reads, the request it sends, the result it returns.
+
+Plain dataclasses: parsing is hand-written in ``events.py`` (see the README's performance section for why
+not pydantic), and no raw dict travels past it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Operation(StrEnum):
+    """The engine operation; it selects which of the three notify calls is made."""
+
+    PROVISION_PRODUCT = "PROVISION_PRODUCT"
+    UPDATE_PROVISIONED_PRODUCT = "UPDATE_PROVISIONED_PRODUCT"
+    TERMINATE_PROVISIONED_PRODUCT = "TERMINATE_PROVISIONED_PRODUCT"
+
+
+class Status(StrEnum):
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class Outcome(StrEnum):
+    """What one delivery of an event came to."""
+
+    NOTIFIED = "NOTIFIED"
+    """This delivery made the call."""
+    DUPLICATE = "DUPLICATE"
+    """The same notification was already made: no call, the stored result is returned."""
+    CONFLICT = "CONFLICT"
+    """A different notification for the same operation and record was already made: no call."""
+    IGNORED = "IGNORED"
+    """A status-change event for an execution that did not fail: nothing to notify."""
+
+
+@dataclass(frozen=True, slots=True)
+class UniqueTag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOutput:
+    """One output as the engine reported it, before it is turned into a ``RecordOutput``."""
+
+    key: str
+    value: Any
+    description: str | None = None
+    sensitive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EngineError:
+    """A Step Functions error: the error name and its cause, either of which may be missing."""
+
+    error: str | None
+    cause: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionEvent:
+    """The engine's completion event, the payload of the Step Functions task that calls this function."""
+
+    workflow_token: str = field(repr=False)
+    record_id: str
+    operation: Operation
+    outputs: tuple[EngineOutput, ...] = ()
+    tracer_tag: UniqueTag | None = None
+    engine_error: EngineError | None = None
+    status: Status | None = None
+    """An explicit status, overriding the one derived from ``engine_error``."""
+    failure_reason: str | None = None
+    """An explicit failure reason, overriding the one derived from ``engine_error``."""
+    idempotency_token: str | None = None
+    provisioned_product_id: str | None = None
+    carried: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """Fields this package does not use, kept as they came."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowPayload:
+    """The part of the payload Service Catalog sent to the engine that a notification needs."""
+
+    workflow_token: str = field(repr=False)
+    record_id: str
+    operation: Operation
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionStatusChange:
+    """A Step Functions "Execution Status Change" event delivered by EventBridge."""
+
+    execution_arn: str
+    execution_name: str
+    status: str
+    engine_error: EngineError
+    execution_input: str | None = field(repr=False)
+    """The execution's input as a JSON string, or None when EventBridge left it out for size."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutput:
+    key: str
+    value: str = field(repr=False)
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyRequest:
+    """One notify call, checked against every constraint of the API before it is sent."""
+
+    operation: Operation
+    workflow_token: str = field(repr=False)
+    record_id: str
+    status: Status
+    idempotency_token: str
+    failure_reason: str | None = None
+    outputs: tuple[RecordOutput, ...] = ()
+    unique_tag: UniqueTag | None = None
+
+    def api_parameters(self) -> dict[str, Any]:
+        """The keyword arguments of the boto3 call, with only the members this operation has."""
+        parameters: dict[str, Any] = {
+            "WorkflowToken": self.workflow_token,
+            "RecordId": self.record_id,
+            "Status": self.status.value,
+            "IdempotencyToken": self.idempotency_token,
+        }
+        if self.failure_reason is not None:
+            parameters["FailureReason"] = self.failure_reason
+        if self.outputs and self.operation is not Operation.TERMINATE_PROVISIONED_PRODUCT:
+            parameters["Outputs"] = [_record_output_parameters(output) for output in self.outputs]
+        if self.operation is Operation.PROVISION_PRODUCT and self.unique_tag is not None:
+            parameters["ResourceIdentifier"] = {
+                "UniqueTag": {"Key": self.unique_tag.key, "Value": self.unique_tag.value}
+            }
+        return parameters
+
+
+def _record_output_parameters(output: RecordOutput) -> dict[str, str]:
+    parameters = {"OutputKey": output.key, "OutputValue": output.value}
+    if output.description is not None:
+        parameters["Description"] = output.description
+    return parameters
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyResult:
+    """What the function returns, and what the idempotency table stores: no token, no output value."""
+
+    record_id: str
+    operation: str
+    status: str
+    idempotency_token: str
+    outcome: str
+
+    def to_response(self) -> dict[str, str]:
+        return {
+            "outcome": self.outcome,
+            "recordId": self.record_id,
+            "operation": self.operation,
+            "status": self.status,
+            "idempotencyToken": self.idempotency_token,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoredStatusChange:
+    """The result for a status-change event of an execution that did not fail."""
+
+    execution_arn: str
+    execution_status: str
+
+    def to_response(self) -> dict[str, str]:
+        return {
+            "outcome": Outcome.IGNORED.value,
+            "executionArn": self.execution_arn,
+            "executionStatus": self.execution_status,
+        }

@@ -1,0 +1,202 @@
+"""The work: turn one delivered event into at most one notify call, exactly once per notification."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyInconsistentStateError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.idempotency.serialization.dataclass import DataclassSerializer
+from botocore.config import Config
+
+from engine_result_notifier import service_catalog
+from engine_result_notifier.constraints import check_request
+from engine_result_notifier.errors import (
+    IdempotencyStoreUnavailableError,
+    InvalidEventError,
+    NotificationRejectedError,
+    ServiceCatalogUnavailableError,
+)
+from engine_result_notifier.events import (
+    is_status_change,
+    parse_completion_event,
+    parse_status_change,
+    parse_workflow_payload,
+)
+from engine_result_notifier.mapping import (
+    FAILED_EXECUTION_STATUSES,
+    request_for_completion,
+    request_for_failed_execution,
+)
+from engine_result_notifier.models import IgnoredStatusChange, NotifyRequest, NotifyResult, Outcome
+from engine_result_notifier.observability import logger, metrics, tracer
+from engine_result_notifier.settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_servicecatalog import ServiceCatalogClient
+
+IDEMPOTENCY_KEY_PREFIX = "engine-result-notification"
+"""Fixed, so that keys do not change with the function's name and both event paths share them."""
+
+IDEMPOTENCY_KEY_FIELDS = "[operation, record_id]"
+"""One notification per operation and record: the key, whatever else the event holds."""
+
+IDEMPOTENCY_PAYLOAD_FIELDS = "[status, failure_reason, outputs, unique_tag]"
+"""What makes a second notification for the same key a conflict rather than a duplicate (hashed)."""
+
+
+def new_dynamodb_client() -> DynamoDBClient:
+    """The idempotency table's client; the endpoint comes from ``AWS_ENDPOINT_URL_DYNAMODB`` if set."""
+    config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=2, read_timeout=5)
+    return boto3.client("dynamodb", config=config)
+
+
+class Notifier:
+    """Maps events to requests and makes each notify call once, recorded in the idempotency table."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        service_catalog_client: ServiceCatalogClient | None = None,
+        dynamodb_client: DynamoDBClient | None = None,
+    ) -> None:
+        self._settings = settings
+        self._service_catalog = service_catalog_client or service_catalog.new_client(
+            settings.service_catalog_max_attempts
+        )
+        self._idempotency_config = IdempotencyConfig(
+            event_key_jmespath=IDEMPOTENCY_KEY_FIELDS,
+            payload_validation_jmespath=IDEMPOTENCY_PAYLOAD_FIELDS,
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=settings.idempotency_expires_after_seconds,
+            response_hook=_mark_duplicate,
+        )
+        persistence_store = DynamoDBPersistenceLayer(
+            table_name=settings.idempotency_table_name,
+            boto3_client=dynamodb_client or new_dynamodb_client(),
+        )
+        self._notify_once = idempotent_function(
+            self._notify,
+            data_keyword_argument="request",
+            persistence_store=persistence_store,
+            config=self._idempotency_config,
+            output_serializer=DataclassSerializer(NotifyResult),
+            key_prefix=IDEMPOTENCY_KEY_PREFIX,
+        )
+
+    @property
+    def service_catalog_client(self) -> ServiceCatalogClient:
+        return self._service_catalog
+
+    def handle(self, event: Any, context: LambdaContext) -> dict[str, str]:
+        """Handle one delivery of a completion event or a status-change event; return a small result."""
+        self._idempotency_config.register_lambda_context(context)
+        # Powertools keeps dimensions across invocations when a flush had no metric: start clean.
+        metrics.clear_metrics()
+        try:
+            request = self._request_for(event)
+        except InvalidEventError as error:
+            logger.warning("Event rejected: no notification can be made from it", reason=str(error))
+            metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
+            raise
+        if isinstance(request, IgnoredStatusChange):
+            logger.debug("Status change ignored: the execution did not fail", execution_status=request.execution_status)
+            metrics.add_metric(name="IgnoredStatusChanges", unit=MetricUnit.Count, value=1)
+            return request.to_response()
+        logger.set_correlation_id(request.record_id)
+        logger.append_keys(record_id=request.record_id, operation=request.operation.value, status=request.status.value)
+        tracer.put_annotation("record_id", request.record_id)
+        tracer.put_annotation("operation", request.operation.value)
+        tracer.put_annotation("status", request.status.value)
+        metrics.add_dimension(name="operation", value=request.operation.value)
+        result = self._notify_exactly_once(request)
+        tracer.put_annotation("outcome", result.outcome)
+        return result.to_response()
+
+    def _request_for(self, event: Any) -> NotifyRequest | IgnoredStatusChange:
+        if not isinstance(event, Mapping):
+            raise InvalidEventError("event: must be a JSON object")
+        if not is_status_change(event):
+            completion = parse_completion_event(event)
+            return check_request(request_for_completion(completion, self._settings.sensitive_outputs))
+        change = parse_status_change(event)
+        logger.append_keys(execution_arn=change.execution_arn)
+        if change.status not in FAILED_EXECUTION_STATUSES:
+            return IgnoredStatusChange(execution_arn=change.execution_arn, execution_status=change.status)
+        workflow = parse_workflow_payload(change.execution_input, change.execution_arn)
+        return check_request(request_for_failed_execution(change, workflow))
+
+    def _notify_exactly_once(self, request: NotifyRequest) -> NotifyResult:
+        try:
+            result: NotifyResult = self._notify_once(request=request)
+        except IdempotencyValidationError:
+            logger.warning(
+                "Conflicting notification: a different one was already made for this operation and record; no call"
+            )
+            metrics.add_metric(name="Conflicts", unit=MetricUnit.Count, value=1)
+            return _result(request, Outcome.CONFLICT)
+        except IdempotencyAlreadyInProgressError:
+            logger.info("Another delivery of this notification is in progress; retry later")
+            metrics.add_metric(name="DeliveriesInProgress", unit=MetricUnit.Count, value=1)
+            raise
+        except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as error:
+            logger.warning("Idempotency table unavailable", error_type=type(error).__name__)
+            metrics.add_metric(name="IdempotencyStoreUnavailable", unit=MetricUnit.Count, value=1)
+            raise IdempotencyStoreUnavailableError(
+                f"the idempotency table could not be used ({type(error).__name__}); retry later"
+            ) from error
+        return result
+
+    def _notify(self, request: NotifyRequest) -> NotifyResult:
+        try:
+            service_catalog.send_notification(self._service_catalog, request)
+        except NotificationRejectedError as error:
+            logger.error("Service Catalog rejected the notification", reason=str(error))
+            metrics.add_metric(name="RejectedNotifications", unit=MetricUnit.Count, value=1)
+            raise
+        except ServiceCatalogUnavailableError as error:
+            logger.warning("Service Catalog unavailable; the notification is released for a retry", reason=str(error))
+            metrics.add_metric(name="ServiceCatalogUnavailable", unit=MetricUnit.Count, value=1)
+            raise
+        logger.info(
+            "Service Catalog notified",
+            idempotency_token=request.idempotency_token,
+            output_count=len(request.outputs),
+        )
+        metrics.add_dimension(name="status", value=request.status.value)
+        metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
+        return _result(request, Outcome.NOTIFIED)
+
+
+def _result(request: NotifyRequest, outcome: Outcome) -> NotifyResult:
+    return NotifyResult(
+        record_id=request.record_id,
+        operation=request.operation.value,
+        status=request.status.value,
+        idempotency_token=request.idempotency_token,
+        outcome=outcome.value,
+    )
+
+
+def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
+    """Powertools' response hook, given the stored result of a notification that was already made."""
+    logger.info("Duplicate delivery: this notification was already made; no call")
+    metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
+    stored: NotifyResult = response
+    return replace(stored, outcome=Outcome.DUPLICATE.value)

@@ -1,0 +1,313 @@
+"""The mapping rules, case by case: pure functions, no I/O."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine_result_notifier.events import parse_completion_event, parse_status_change
+from engine_result_notifier.mapping import (
+    FAILURE_REASON_MAX_LENGTH,
+    SENSITIVE_PLACEHOLDER,
+    TRUNCATION_MARKER,
+    clean_failure_text,
+    describe_cause,
+    failure_reason_for_error,
+    failure_reason_for_execution,
+    fit_failure_reason,
+    idempotency_token,
+    output_value,
+    record_outputs,
+    request_for_completion,
+)
+from engine_result_notifier.models import EngineError, EngineOutput, Operation, RecordOutput, Status, UniqueTag
+from engine_result_notifier.settings import SensitiveOutputs
+from tests.conftest import SAMPLE_TOKEN, load_event
+
+LAMBDA_CAUSE = json.dumps(
+    {
+        "errorMessage": "terraform apply exited with 1",
+        "errorType": "TerraformApplyError",
+        "requestId": "5b4b0a10-8d3e-4d7c-9a57-0c6b8e3a1f21",
+        "stackTrace": ['  File "/var/task/apply.py", line 41, in handler\n'],
+    }
+)
+
+
+def completion(**fields: object) -> dict[str, object]:
+    return {"token": SAMPLE_TOKEN, "recordId": "rec-1", **fields}
+
+
+def request_for(event: dict[str, object], sensitive: SensitiveOutputs = SensitiveOutputs.REDACT):  # type: ignore[no-untyped-def]
+    return request_for_completion(parse_completion_event(event), sensitive)
+
+
+# WorkflowToken, RecordId, status and operation
+
+
+def test_token_and_record_id_pass_through_unchanged() -> None:
+    request = request_for(completion())
+    assert request.workflow_token == SAMPLE_TOKEN
+    assert request.record_id == "rec-1"
+
+
+def test_event_without_error_is_succeeded() -> None:
+    assert request_for(completion()).status is Status.SUCCEEDED
+
+
+def test_error_and_error_message_make_a_failed_request() -> None:
+    request = request_for(completion(error="States.TaskFailed", errorMessage="boom"))
+    assert request.status is Status.FAILED
+    assert request.failure_reason == "boom"
+
+
+def test_catch_result_error_info_makes_a_failed_request() -> None:
+    request = request_for(completion(errorInfo={"Error": "States.TaskFailed", "Cause": "apply failed"}))
+    assert request.status is Status.FAILED
+    assert request.failure_reason == "apply failed"
+
+
+def test_explicit_status_overrides_the_derived_one() -> None:
+    request = request_for(completion(status="FAILED"))
+    assert request.status is Status.FAILED
+    assert request.failure_reason == "The provisioning workflow failed without reporting an error."
+
+
+def test_explicit_succeeded_status_sends_no_failure_reason_despite_an_error() -> None:
+    request = request_for(completion(status="SUCCEEDED", error="States.TaskFailed", errorMessage="ignored"))
+    assert request.status is Status.SUCCEEDED
+    assert request.failure_reason is None
+
+
+def test_explicit_failure_reason_overrides_the_derived_one() -> None:
+    request = request_for(completion(error="States.TaskFailed", errorMessage="raw", failureReason="Quota exceeded"))
+    assert request.failure_reason == "Quota exceeded"
+
+
+def test_blank_explicit_failure_reason_falls_back_to_the_derived_one() -> None:
+    request = request_for(completion(error="States.Timeout", failureReason=" \u001b[0m "))
+    assert request.failure_reason == "The provisioning workflow timed out (States.Timeout)."
+
+
+def test_operation_defaults_to_provision() -> None:
+    assert request_for(completion()).operation is Operation.PROVISION_PRODUCT
+
+
+@pytest.mark.parametrize("operation", list(Operation))
+def test_operation_is_taken_from_the_event(operation: Operation) -> None:
+    assert request_for(completion(operation=operation.value)).operation is operation
+
+
+# ResourceIdentifier
+
+
+def test_tracer_tag_becomes_the_unique_tag_on_provision() -> None:
+    request = request_for(completion(tracerTag={"key": "TAG", "value": "pp-1"}))
+    assert request.unique_tag == UniqueTag(key="TAG", value="pp-1")
+    assert request.api_parameters()["ResourceIdentifier"] == {"UniqueTag": {"Key": "TAG", "Value": "pp-1"}}
+
+
+@pytest.mark.parametrize("operation", ["UPDATE_PROVISIONED_PRODUCT", "TERMINATE_PROVISIONED_PRODUCT"])
+def test_tracer_tag_is_not_sent_for_update_or_terminate(operation: str) -> None:
+    request = request_for(completion(operation=operation, tracerTag={"key": "TAG", "value": "pp-1"}))
+    assert "ResourceIdentifier" not in request.api_parameters()
+
+
+# Outputs
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("arn:aws:s3:::orders", "arn:aws:s3:::orders"),
+        ([5432, 5433], "[5432,5433]"),
+        (True, "true"),
+        (2, "2"),
+        (1.5, "1.5"),
+        ({"a": "b"}, '{"a":"b"}'),
+        (None, "null"),
+        ("", ""),
+        (["é"], '["é"]'),
+    ],
+)
+def test_output_values_are_strings_or_compact_json(value: object, expected: str) -> None:
+    assert output_value(value) == expected
+
+
+def test_listed_outputs_keep_their_descriptions() -> None:
+    outputs = record_outputs(
+        [EngineOutput(key="arn", value="arn:x", description="ARN of the bucket")], SensitiveOutputs.REDACT
+    )
+    assert outputs == (RecordOutput(key="arn", value="arn:x", description="ARN of the bucket"),)
+
+
+def test_terraform_output_map_becomes_record_outputs() -> None:
+    event = load_event("provision-succeeded-terraform-outputs.json")
+    outputs = request_for(event).api_parameters()["Outputs"]
+    assert outputs == [
+        {"OutputKey": "bucket_arn", "OutputValue": "arn:aws:s3:::orders"},
+        {"OutputKey": "replica_count", "OutputValue": "2"},
+        {"OutputKey": "versioning", "OutputValue": "true"},
+        {"OutputKey": "endpoints", "OutputValue": '{"primary":"orders.s3.amazonaws.com"}'},
+        {"OutputKey": "admin_password", "OutputValue": SENSITIVE_PLACEHOLDER},
+    ]
+
+
+def test_sensitive_output_is_redacted_by_default() -> None:
+    outputs = record_outputs([EngineOutput(key="password", value="hunter2", sensitive=True)], SensitiveOutputs.REDACT)
+    assert outputs == (RecordOutput(key="password", value=SENSITIVE_PLACEHOLDER),)
+
+
+def test_sensitive_output_is_left_out_when_the_setting_says_omit() -> None:
+    outputs = record_outputs(
+        [EngineOutput(key="password", value="hunter2", sensitive=True), EngineOutput(key="arn", value="arn:x")],
+        SensitiveOutputs.OMIT,
+    )
+    assert outputs == (RecordOutput(key="arn", value="arn:x"),)
+
+
+def test_sensitive_listed_output_is_redacted_too() -> None:
+    request = request_for(completion(outputs=[{"key": "pw", "value": "hunter2", "sensitive": True}]))
+    assert request.api_parameters()["Outputs"] == [{"OutputKey": "pw", "OutputValue": SENSITIVE_PLACEHOLDER}]
+
+
+def test_terminate_sends_no_outputs() -> None:
+    request = request_for(completion(operation="TERMINATE_PROVISIONED_PRODUCT", outputs=[{"key": "a", "value": "b"}]))
+    assert "Outputs" not in request.api_parameters()
+
+
+def test_no_outputs_member_when_there_are_none() -> None:
+    assert "Outputs" not in request_for(completion()).api_parameters()
+
+
+# FailureReason
+
+
+def test_lambda_error_cause_becomes_type_and_message_without_the_stack_trace() -> None:
+    assert describe_cause(LAMBDA_CAUSE) == "TerraformApplyError: terraform apply exited with 1"
+
+
+def test_lambda_error_cause_with_only_a_message_keeps_the_message() -> None:
+    assert describe_cause(json.dumps({"errorMessage": "out of memory"})) == "out of memory"
+
+
+def test_json_cause_that_is_not_a_lambda_error_is_kept_as_text() -> None:
+    cause = json.dumps({"detail": "x"})
+    assert describe_cause(cause) == cause
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        ("States.Timeout", "The provisioning workflow timed out (States.Timeout)."),
+        ("States.TaskFailed", "A step of the provisioning workflow failed (States.TaskFailed) without saying why."),
+        ("Custom.Error", "The provisioning workflow failed with Custom.Error."),
+        (None, "The provisioning workflow failed without reporting an error."),
+    ],
+)
+def test_empty_cause_gives_a_default_reason_that_says_what_happened(error: str | None, expected: str) -> None:
+    assert failure_reason_for_error(EngineError(error=error, cause="")) == expected
+
+
+def test_ansi_colour_codes_are_removed() -> None:
+    event = load_event("provision-failed.json")
+    reason = request_for(event).failure_reason
+    assert reason is not None
+    assert "\u001b" not in reason
+    assert reason == "╷\n│ Error: creating S3 Bucket (orders): BucketAlreadyExists\n│\n╵"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a\u0000b\u0007c", "abc"),
+        ("tab\tnew\nline\r", "tab\tnew\nline"),
+        ("emoji \U0001f600 gone", "emoji  gone"),
+        ("lone \ud800 surrogate", "lone  surrogate"),
+        ("\ufffe\uffff kept \ufffd", "kept \ufffd"),
+        ("\u001b]0;title\u0007visible", "visible"),
+    ],
+)
+def test_characters_outside_the_api_pattern_are_removed(text: str, expected: str) -> None:
+    assert clean_failure_text(text) == expected
+
+
+def test_long_reason_is_cut_to_the_limit_keeping_the_end_and_marking_the_cut() -> None:
+    detail = "head " + "x" * 5000 + " Error: the real error"
+    reason = fit_failure_reason("", detail)
+    assert len(reason) == FAILURE_REASON_MAX_LENGTH
+    assert reason.startswith(TRUNCATION_MARKER)
+    assert reason.endswith(" Error: the real error")
+    assert "head" not in reason
+
+
+def test_reason_at_the_limit_is_not_cut() -> None:
+    detail = "y" * FAILURE_REASON_MAX_LENGTH
+    assert fit_failure_reason("", detail) == detail
+
+
+def test_cut_keeps_a_prefix_whole() -> None:
+    reason = fit_failure_reason("Prefix: ", "z" * 3000)
+    assert len(reason) == FAILURE_REASON_MAX_LENGTH
+    assert reason.startswith("Prefix: " + TRUNCATION_MARKER)
+
+
+def test_non_string_error_message_is_kept_as_json_rather_than_lost() -> None:
+    request = request_for(completion(error="States.TaskFailed", errorMessage={"code": 7}))
+    assert request.failure_reason == '{"code":7}'
+
+
+# Status-change events
+
+
+def _status_change(status: str, error: str | None = None, cause: str | None = None) -> dict[str, object]:
+    event = load_event("execution-failed.json")
+    event["detail"].update({"status": status, "error": error, "cause": cause})  # type: ignore[attr-defined]
+    return event
+
+
+def test_timed_out_execution_reason_says_it_timed_out() -> None:
+    change = parse_status_change(_status_change("TIMED_OUT", "States.Timeout", ""))
+    reason = failure_reason_for_execution(change)
+    assert reason == (
+        f"The engine's execution {change.execution_name} timed out before it notified Service Catalog (States.Timeout)."
+    )
+
+
+def test_aborted_execution_reason_says_it_was_stopped() -> None:
+    change = parse_status_change(_status_change("ABORTED"))
+    assert "was stopped (aborted) before it notified Service Catalog." in failure_reason_for_execution(change)
+
+
+def test_failed_execution_reason_names_the_error_and_the_cause() -> None:
+    change = parse_status_change(_status_change("FAILED", "TerraformApplyError", LAMBDA_CAUSE))
+    assert failure_reason_for_execution(change) == (
+        f"The engine's execution {change.execution_name} failed before it notified Service Catalog "
+        "(TerraformApplyError): TerraformApplyError: terraform apply exited with 1"
+    )
+
+
+def test_failed_execution_reason_is_cut_keeping_what_happened_and_the_end_of_the_cause() -> None:
+    change = parse_status_change(_status_change("FAILED", "States.TaskFailed", "a" * 4000 + " the end"))
+    reason = failure_reason_for_execution(change)
+    assert len(reason) == FAILURE_REASON_MAX_LENGTH
+    assert reason.startswith(f"The engine's execution {change.execution_name} failed")
+    assert reason.endswith(" the end")
+
+
+# IdempotencyToken
+
+
+def test_idempotency_token_is_derived_from_operation_and_record_id() -> None:
+    assert idempotency_token(Operation.PROVISION_PRODUCT, "rec-1") == "provision-rec-1"
+    assert idempotency_token(Operation.UPDATE_PROVISIONED_PRODUCT, "rec-1") == "update-rec-1"
+    assert idempotency_token(Operation.TERMINATE_PROVISIONED_PRODUCT, "rec-1") == "terminate-rec-1"
+
+
+def test_idempotency_token_is_the_same_for_every_attempt() -> None:
+    assert request_for(completion()).idempotency_token == request_for(completion()).idempotency_token
+
+
+def test_explicit_idempotency_token_is_used_as_given() -> None:
+    assert request_for(completion(idempotencyToken="engine-run-42")).idempotency_token == "engine-run-42"
