@@ -1,0 +1,314 @@
+"""The handler end to end with the exact request Service Catalog would receive (botocore Stubber)."""
+
+from __future__ import annotations
+
+import io
+import json
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from botocore.stub import Stubber
+
+from engine_result_notifier.errors import (
+    InvalidEventError,
+    NotificationRejectedError,
+    ServiceCatalogUnavailableError,
+)
+from local_aws.lambda_context import LocalLambdaContext
+from tests.conftest import SAMPLE_TOKEN, load_event
+
+PROVISION = "notify_provision_product_engine_workflow_result"
+UPDATE = "notify_update_provisioned_product_engine_workflow_result"
+TERMINATE = "notify_terminate_provisioned_product_engine_workflow_result"
+TRACER_TAG = {"Key": "SERVICE_CATALOG_TERRAFORM_INTEGRATION-DO_NOT_DELETE"}
+
+EXPECTED_REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "provision-succeeded.json": (
+        PROVISION,
+        {
+            "WorkflowToken": SAMPLE_TOKEN,
+            "RecordId": "rec-ka2yffz3cwguk",
+            "Status": "SUCCEEDED",
+            "IdempotencyToken": "provision-rec-ka2yffz3cwguk",
+            "Outputs": [
+                {"OutputKey": "bucket_arn", "OutputValue": "arn:aws:s3:::orders", "Description": "ARN of the bucket"},
+                {"OutputKey": "replica_regions", "OutputValue": '["eu-west-1","us-west-2"]'},
+                {"OutputKey": "ports", "OutputValue": "[5432,5433]"},
+                {"OutputKey": "versioning", "OutputValue": "true"},
+            ],
+            "ResourceIdentifier": {"UniqueTag": {**TRACER_TAG, "Value": "pp-7v4ekvrx2ydva"}},
+        },
+    ),
+    "provision-succeeded-terraform-outputs.json": (
+        PROVISION,
+        {
+            "WorkflowToken": SAMPLE_TOKEN,
+            "RecordId": "rec-v6ps2ajdn5w7y",
+            "Status": "SUCCEEDED",
+            "IdempotencyToken": "provision-rec-v6ps2ajdn5w7y",
+            "Outputs": [
+                {"OutputKey": "bucket_arn", "OutputValue": "arn:aws:s3:::orders"},
+                {"OutputKey": "replica_count", "OutputValue": "2"},
+                {"OutputKey": "versioning", "OutputValue": "true"},
+                {"OutputKey": "endpoints", "OutputValue": '{"primary":"orders.s3.amazonaws.com"}'},
+                {"OutputKey": "admin_password", "OutputValue": "<sensitive>"},
+            ],
+            "ResourceIdentifier": {"UniqueTag": {**TRACER_TAG, "Value": "pp-3xqzwd6m2kq4e"}},
+        },
+    ),
+    "provision-failed.json": (
+        PROVISION,
+        {
+            "WorkflowToken": SAMPLE_TOKEN,
+            "RecordId": "rec-4jvnz3rc6dd2m",
+            "Status": "FAILED",
+            "IdempotencyToken": "provision-rec-4jvnz3rc6dd2m",
+            "FailureReason": "╷\n│ Error: creating S3 Bucket (orders): BucketAlreadyExists\n│\n╵",
+            "ResourceIdentifier": {"UniqueTag": {**TRACER_TAG, "Value": "pp-k2hq4sbc5fyza"}},
+        },
+    ),
+    "update-succeeded.json": (
+        UPDATE,
+        {
+            "WorkflowToken": SAMPLE_TOKEN,
+            "RecordId": "rec-2n5t7fhsyqmlw",
+            "Status": "SUCCEEDED",
+            "IdempotencyToken": "update-rec-2n5t7fhsyqmlw",
+            "Outputs": [
+                {"OutputKey": "bucket_arn", "OutputValue": "arn:aws:s3:::orders", "Description": "ARN of the bucket"},
+                {"OutputKey": "lifecycle_days", "OutputValue": "30"},
+            ],
+        },
+    ),
+    "terminate-succeeded.json": (
+        TERMINATE,
+        {
+            "WorkflowToken": SAMPLE_TOKEN,
+            "RecordId": "rec-h3c6mzw2b7k4u",
+            "Status": "SUCCEEDED",
+            "IdempotencyToken": "terminate-rec-h3c6mzw2b7k4u",
+        },
+    ),
+    "terminate-failed-catch.json": (
+        TERMINATE,
+        {
+            "WorkflowToken": SAMPLE_TOKEN,
+            "RecordId": "rec-9f2wq7ynd4xbs",
+            "Status": "FAILED",
+            "IdempotencyToken": "terminate-rec-9f2wq7ynd4xbs",
+            "FailureReason": (
+                "TerraformDestroyError: terraform destroy exited with 1: Error: deleting S3 Bucket (orders): "
+                "BucketNotEmpty"
+            ),
+        },
+    ),
+}
+
+
+def invoke(handler_module: ModuleType, event: dict[str, Any]) -> dict[str, str]:
+    result: dict[str, str] = handler_module.lambda_handler(event, LocalLambdaContext())
+    return result
+
+
+@pytest.mark.parametrize("sample", sorted(EXPECTED_REQUESTS))
+def test_sample_event_sends_the_exact_request(handler_module: ModuleType, stubber: Stubber, sample: str) -> None:
+    # Given the request the sample must produce
+    method, expected = EXPECTED_REQUESTS[sample]
+    stubber.add_response(method, {}, expected)
+    # When the sample is delivered
+    result = invoke(handler_module, load_event(sample))
+    # Then exactly that request was sent, and the result names what was notified
+    assert result == {
+        "outcome": "NOTIFIED",
+        "recordId": expected["RecordId"],
+        "operation": load_event(sample).get("operation", "PROVISION_PRODUCT"),
+        "status": expected["Status"],
+        "idempotencyToken": expected["IdempotencyToken"],
+    }
+
+
+def test_duplicate_delivery_makes_no_second_call_and_returns_the_stored_result(
+    handler_module: ModuleType, stubber: Stubber
+) -> None:
+    # Given a notification already made
+    method, expected = EXPECTED_REQUESTS["provision-succeeded.json"]
+    stubber.add_response(method, {}, expected)
+    first = invoke(handler_module, load_event("provision-succeeded.json"))
+    # When the same event is delivered again (the stubber has no response left: a call would fail the test)
+    second = invoke(handler_module, load_event("provision-succeeded.json"))
+    # Then the stored result comes back, marked as a duplicate
+    assert second == {**first, "outcome": "DUPLICATE"}
+
+
+def test_duplicate_with_other_carried_fields_is_still_a_duplicate(handler_module: ModuleType, stubber: Stubber) -> None:
+    method, expected = EXPECTED_REQUESTS["terminate-succeeded.json"]
+    stubber.add_response(method, {}, expected)
+    invoke(handler_module, load_event("terminate-succeeded.json"))
+    redelivered = {**load_event("terminate-succeeded.json"), "executionName": "retry-2", "awsAccountId": "444455556666"}
+    assert invoke(handler_module, redelivered)["outcome"] == "DUPLICATE"
+
+
+def test_different_notification_for_the_same_record_makes_no_call_and_is_logged_as_a_conflict(
+    handler_module: ModuleType, stubber: Stubber, captured_logs: io.StringIO
+) -> None:
+    # Given a SUCCEEDED notification already made for the record
+    method, expected = EXPECTED_REQUESTS["provision-succeeded.json"]
+    stubber.add_response(method, {}, expected)
+    invoke(handler_module, load_event("provision-succeeded.json"))
+    # When a FAILED one arrives for the same operation and record
+    failed = {**load_event("provision-succeeded.json"), "error": "States.TaskFailed", "errorMessage": "late"}
+    result = invoke(handler_module, failed)
+    # Then no call is made, the result says conflict, and a warning says so
+    assert result["outcome"] == "CONFLICT"
+    assert result["status"] == "FAILED"
+    warnings = [json.loads(line) for line in captured_logs.getvalue().splitlines() if '"WARNING"' in line]
+    assert any("Conflicting notification" in line["message"] for line in warnings)
+
+
+def test_throttled_notification_is_released_and_the_retry_sends_the_same_idempotency_token(
+    handler_module: ModuleType, stubber: Stubber
+) -> None:
+    method, expected = EXPECTED_REQUESTS["update-succeeded.json"]
+    # Given Service Catalog throttles the first delivery
+    stubber.add_client_error(method, service_error_code="ThrottlingException", http_status_code=400)
+    with pytest.raises(ServiceCatalogUnavailableError):
+        invoke(handler_module, load_event("update-succeeded.json"))
+    # When the state machine retries, Then the call is made again with the same IdempotencyToken
+    stubber.add_response(method, {}, expected)
+    assert invoke(handler_module, load_event("update-succeeded.json"))["outcome"] == "NOTIFIED"
+
+
+def test_server_error_is_a_retryable_error(handler_module: ModuleType, stubber: Stubber) -> None:
+    method, _ = EXPECTED_REQUESTS["terminate-succeeded.json"]
+    stubber.add_client_error(method, service_error_code="InternalFailure", http_status_code=500)
+    with pytest.raises(ServiceCatalogUnavailableError, match="InternalFailure"):
+        invoke(handler_module, load_event("terminate-succeeded.json"))
+
+
+@pytest.mark.parametrize("code", ["InvalidParametersException", "ResourceNotFoundException"])
+def test_rejected_notification_raises_the_terminal_error(
+    handler_module: ModuleType, stubber: Stubber, code: str
+) -> None:
+    method, _ = EXPECTED_REQUESTS["provision-failed.json"]
+    stubber.add_client_error(method, service_error_code=code, service_message=f"bad token {SAMPLE_TOKEN}")
+    with pytest.raises(NotificationRejectedError, match=code) as raised:
+        invoke(handler_module, load_event("provision-failed.json"))
+    assert SAMPLE_TOKEN not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"recordId": "rec-1"},
+        {"token": SAMPLE_TOKEN, "recordId": "rec/!!"},
+        {"token": SAMPLE_TOKEN, "recordId": "rec-1", "status": "DONE"},
+        {"token": SAMPLE_TOKEN, "recordId": "rec-1", "tracerTag": {"key": "a;b", "value": "v"}},
+        ["not", "an", "object"],
+    ],
+)
+def test_invalid_event_raises_the_named_error_and_makes_no_call(
+    handler_module: ModuleType, stubber: Stubber, event: Any
+) -> None:
+    with pytest.raises(InvalidEventError):
+        invoke(handler_module, event)
+
+
+def test_the_token_and_sensitive_values_never_reach_the_logs(
+    handler_module: ModuleType, stubber: Stubber, captured_logs: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for sample, (method, expected) in EXPECTED_REQUESTS.items():
+        stubber.add_response(method, {}, expected)
+        invoke(handler_module, load_event(sample))
+        invoke(handler_module, load_event(sample))
+    logs = captured_logs.getvalue() + capsys.readouterr().out
+    assert "Service Catalog notified" in logs
+    assert SAMPLE_TOKEN not in logs
+    assert "correct-horse-battery-staple" not in logs
+
+
+def test_the_idempotency_table_holds_no_token_and_no_output_value(
+    handler_module: ModuleType, stubber: Stubber, dynamodb_url: str, idempotency_table: str
+) -> None:
+    method, expected = EXPECTED_REQUESTS["provision-succeeded-terraform-outputs.json"]
+    stubber.add_response(method, {}, expected)
+    invoke(handler_module, load_event("provision-succeeded-terraform-outputs.json"))
+    items = boto3.client("dynamodb", endpoint_url=dynamodb_url).scan(TableName=idempotency_table)["Items"]
+    assert len(items) == 1
+    stored = json.dumps(items)
+    for secret in (SAMPLE_TOKEN, "correct-horse-battery-staple", "arn:aws:s3:::orders"):
+        assert secret not in stored
+
+
+def test_record_in_progress_raises_the_retryable_powertools_error(
+    handler_module: ModuleType, stubber: Stubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a delivery that is still making its call when a second one arrives
+    method, expected = EXPECTED_REQUESTS["terminate-succeeded.json"]
+    outcomes: list[str] = []
+
+    def deliver_again_while_in_progress(**_: Any) -> None:
+        with pytest.raises(IdempotencyAlreadyInProgressError):
+            invoke(handler_module, load_event("terminate-succeeded.json"))
+        outcomes.append("second delivery refused")
+
+    stubber.add_response(method, {}, expected)
+    handler_module.notifier.service_catalog_client.meta.events.register(
+        f"before-parameter-build.service-catalog.{''.join(word.title() for word in method.split('_'))}",
+        deliver_again_while_in_progress,
+    )
+    try:
+        assert invoke(handler_module, load_event("terminate-succeeded.json"))["outcome"] == "NOTIFIED"
+    finally:
+        handler_module.notifier.service_catalog_client.meta.events.unregister(
+            f"before-parameter-build.service-catalog.{''.join(word.title() for word in method.split('_'))}",
+            deliver_again_while_in_progress,
+        )
+    assert outcomes == ["second delivery refused"]
+
+
+def emitted_metrics(output: str) -> list[dict[str, Any]]:
+    """The EMF documents Powertools printed, one per invocation."""
+    return [json.loads(line) for line in output.splitlines() if line.startswith('{"_aws"')]
+
+
+def test_notification_is_counted_by_operation_and_status(
+    handler_module: ModuleType, stubber: Stubber, capsys: pytest.CaptureFixture[str]
+) -> None:
+    method, expected = EXPECTED_REQUESTS["provision-failed.json"]
+    stubber.add_response(method, {}, expected)
+    invoke(handler_module, load_event("provision-failed.json"))
+    (document,) = emitted_metrics(capsys.readouterr().out)
+    assert document["Notifications"] == [1.0]
+    assert document["operation"] == "PROVISION_PRODUCT"
+    assert document["status"] == "FAILED"
+    assert ["operation", "status", "service"] in document["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+
+
+def test_duplicate_delivery_is_counted(
+    handler_module: ModuleType, stubber: Stubber, capsys: pytest.CaptureFixture[str]
+) -> None:
+    method, expected = EXPECTED_REQUESTS["terminate-succeeded.json"]
+    stubber.add_response(method, {}, expected)
+    invoke(handler_module, load_event("terminate-succeeded.json"))
+    invoke(handler_module, load_event("terminate-succeeded.json"))
+    first, second = emitted_metrics(capsys.readouterr().out)
+    assert "DuplicateDeliveries" not in first
+    assert second["DuplicateDeliveries"] == [1.0]
+
+
+def test_rejected_event_is_counted_without_the_dimensions_of_an_earlier_invocation(
+    handler_module: ModuleType, stubber: Stubber, capsys: pytest.CaptureFixture[str]
+) -> None:
+    method, _ = EXPECTED_REQUESTS["terminate-succeeded.json"]
+    stubber.add_client_error(method, service_error_code="ThrottlingException")
+    with pytest.raises(ServiceCatalogUnavailableError):
+        invoke(handler_module, load_event("terminate-succeeded.json"))
+    with pytest.raises(InvalidEventError):
+        invoke(handler_module, {"recordId": "rec-1"})
+    unavailable, rejected = emitted_metrics(capsys.readouterr().out)
+    assert unavailable["ServiceCatalogUnavailable"] == [1.0]
+    assert rejected["RejectedEvents"] == [1.0]
+    assert "operation" not in rejected
