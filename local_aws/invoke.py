@@ -1,0 +1,168 @@
+"""``sam local invoke`` without Docker: run the function from ``template.yaml`` on an event, twice.
+
+The handler, code location, environment, memory and timeout come from the template, as ``sam local
+invoke`` takes them; ``--env-vars`` takes the same JSON file (``{"NotifyFunction": {...}, "Parameters":
+{...}}``, overriding only variables the template declares). Unless ``AWS_ENDPOINT_URL_DYNAMODB`` /
+``AWS_ENDPOINT_URL_SERVICE_CATALOG`` point elsewhere, the local DynamoDB (moto's server) and the local
+Service Catalog endpoint are started on loopback. The event is delivered twice, as a retried delivery
+would be: the first run makes the call, the second shows the duplicate suppressed.
+
+    python -m local_aws.invoke --event events/provision-succeeded.json --env-vars events/env.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local_aws import dynamodb
+from local_aws.lambda_context import LocalLambdaContext
+from local_aws.service_catalog import RecordedRequest, ServiceCatalogEndpoint
+from local_aws.template import NOTIFY_FUNCTION, PROJECT_ROOT, function_properties, load_template
+
+LOCAL_REGION = "us-east-1"
+DELIVERIES = ("first delivery", "second delivery of the same event")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local_aws.invoke", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--event", "-e", required=True, type=Path, help="the event JSON file")
+    parser.add_argument("--env-vars", "-n", type=Path, help="environment overrides, sam local invoke's format")
+    parser.add_argument("--function", default=NOTIFY_FUNCTION, help="the function's logical id in the template")
+    arguments = parser.parse_args(argv)
+
+    event = json.loads(arguments.event.read_text(encoding="utf-8"))
+    template = load_template()
+    properties = function_properties(template, arguments.function)
+    environment = function_environment(template, properties, arguments.function, arguments.env_vars)
+
+    with local_services(environment) as service_catalog:
+        os.environ.update(environment)
+        handler = load_handler(properties)
+        context_settings = {
+            "function_name": f"local-{arguments.function}",
+            "memory_limit_in_mb": int(properties.get("MemorySize", 128)),
+            "timeout_seconds": float(properties.get("Timeout", 3)),
+        }
+        failed = False
+        for delivery in DELIVERIES:
+            received_before = len(service_catalog.requests) if service_catalog else 0
+            print(f"== {arguments.event} ({delivery})")
+            try:
+                result = handler(event, LocalLambdaContext(**context_settings))
+                print(json.dumps(result, indent=2))
+            except Exception as error:  # noqa: BLE001 (shown as Lambda shows a function error)
+                failed = True
+                print(json.dumps(lambda_error(error), indent=2))
+            if service_catalog is not None:
+                print_received(service_catalog.requests[received_before:])
+    return 1 if failed else 0
+
+
+def function_environment(
+    template: dict[str, Any], properties: dict[str, Any], logical_id: str, env_vars_path: Path | None
+) -> dict[str, str]:
+    """The function's variables as Lambda would set them, with the env-vars file's overrides."""
+    declared = properties.get("Environment", {}).get("Variables", {})
+    parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
+    variables = {name: resolve(value, parameters) for name, value in declared.items()}
+    if env_vars_path is not None:
+        overrides = json.loads(env_vars_path.read_text(encoding="utf-8"))
+        for scope in ("Parameters", logical_id):
+            variables.update({k: str(v) for k, v in overrides.get(scope, {}).items() if k in declared})
+    lambda_variables = {
+        "AWS_LAMBDA_FUNCTION_NAME": f"local-{logical_id}",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(properties.get("MemorySize", 128)),
+        "AWS_REGION": LOCAL_REGION,
+        "AWS_DEFAULT_REGION": LOCAL_REGION,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "_HANDLER": properties["Handler"],
+        # No X-Ray daemon runs locally, as under `sam local invoke`.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    return {**lambda_variables, **variables}
+
+
+def resolve(value: Any, parameters: dict[str, str]) -> str:
+    """A variable's value: a parameter ``Ref`` gives its default, a resource ``Ref`` its logical id (as SAM)."""
+    if isinstance(value, dict) and "Ref" in value:
+        return parameters.get(value["Ref"], value["Ref"])
+    return str(value)
+
+
+@contextlib.contextmanager
+def local_services(environment: dict[str, str]) -> Iterator[ServiceCatalogEndpoint | None]:
+    """Start the local endpoints the user's environment does not already name; create the table."""
+    with contextlib.ExitStack() as stack:
+        dynamodb_url = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+        if dynamodb_url is None:
+            server, dynamodb_url = dynamodb.start_server()
+            stack.callback(server.stop)
+        environment["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_url
+        table_name = environment["IDEMPOTENCY_TABLE_NAME"]
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=dynamodb_url,
+            region_name=LOCAL_REGION,
+            aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+        )
+        if table_name not in client.list_tables()["TableNames"]:
+            dynamodb.create_idempotency_table(client, table_name)
+
+        service_catalog: ServiceCatalogEndpoint | None = None
+        if "AWS_ENDPOINT_URL_SERVICE_CATALOG" in os.environ:
+            environment["AWS_ENDPOINT_URL_SERVICE_CATALOG"] = os.environ["AWS_ENDPOINT_URL_SERVICE_CATALOG"]
+        else:
+            service_catalog = stack.enter_context(ServiceCatalogEndpoint())
+            environment["AWS_ENDPOINT_URL_SERVICE_CATALOG"] = service_catalog.endpoint_url
+        yield service_catalog
+
+
+def load_handler(properties: dict[str, Any]) -> Any:
+    """Import the handler the way the Lambda runtime does: from the code location, by ``module.function``."""
+    code_path = (PROJECT_ROOT / properties["CodeUri"]).resolve()
+    sys.path.insert(0, str(code_path))
+    module_name, function_name = properties["Handler"].rsplit(".", 1)
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def lambda_error(error: Exception) -> dict[str, Any]:
+    """An error as the Lambda runtime reports it; the type is the name a state machine matches."""
+    return {
+        "errorType": type(error).__name__,
+        "errorMessage": str(error),
+        "stackTrace": traceback.format_tb(error.__traceback__)[-3:],
+    }
+
+
+def print_received(requests: list[RecordedRequest]) -> None:
+    if not requests:
+        print("-- Service Catalog received no request")
+    for request in requests:
+        print(f"-- Service Catalog received {request.operation} ({request.protocol}), answered {request.answer_status}")
+        print(json.dumps(masked(request.parameters), indent=2, ensure_ascii=False))
+
+
+def masked(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The request with the workflow token hidden: it is a secret, even locally."""
+    token = parameters.get("WorkflowToken")
+    if not isinstance(token, str):
+        return parameters
+    return {**parameters, "WorkflowToken": f"<{len(token)} characters, not shown>"}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
