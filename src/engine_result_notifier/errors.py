@@ -34,3 +34,14 @@ class IdempotencyStoreUnavailableError(NotifierError):
 
 class InvalidSettingError(NotifierError):
     """An environment variable holds a value the function cannot run with. Raised at cold start."""
+
+
+RETRYABLE_ERROR_NAMES = (
+    ServiceCatalogUnavailableError.__name__,
+    IdempotencyStoreUnavailableError.__name__,
+    "IdempotencyAlreadyInProgressError",  # Powertools': another delivery of the notification is under way
+)
+"""What a state machine should ``Retry``, with backoff."""
+
+TERMINAL_ERROR_NAMES = (InvalidEventError.__name__, NotificationRejectedError.__name__)
+"""What a state machine should ``Catch``: the same event fails again."""
