@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 
 from local_aws.template import IDEMPOTENCY_TABLE, load_template, resource
 
@@ -13,13 +16,54 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-def start_server() -> tuple[ThreadedMotoServer, str]:
-    """Start moto's server on a free loopback port; return it and its endpoint URL. Stop it with ``stop()``."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request is noise here
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    return server, f"http://{host}:{port}"
+class DynamoDBServer:
+    """moto's server app, one request at a time, on a free loopback port.
+
+    DynamoDB applies each conditional write atomically; moto's backend does not lock, so two concurrent
+    ``PutItem`` calls could both pass the same condition. Serving requests one at a time restores the
+    guarantee the idempotency claim relies on (the requests still arrive concurrently over HTTP).
+    """
+
+    def __init__(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request is noise here
+        self._server = make_server(
+            "127.0.0.1",
+            0,
+            _Serialized(DomainDispatcherApplication(create_backend_app)),
+            threaded=True,
+            request_handler=MotoRequestHandler,
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="dynamodb-server", daemon=True)
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> DynamoDBServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> DynamoDBServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class _Serialized:
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self._lock:
+            return list(self._app(environ, start_response))
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
@@ -36,7 +80,7 @@ def table_definition(table_name: str) -> dict[str, Any]:
 def create_idempotency_table(client: DynamoDBClient, table_name: str) -> None:
     """Create the table as the template defines it, TTL included, and wait until it exists."""
     client.create_table(**table_definition(table_name))
-    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 100})
+    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     ttl = _table_properties()["TimeToLiveSpecification"]
     client.update_time_to_live(
         TableName=table_name,

@@ -108,8 +108,7 @@ def local_services(environment: dict[str, str]) -> Iterator[ServiceCatalogEndpoi
     with contextlib.ExitStack() as stack:
         dynamodb_url = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
         if dynamodb_url is None:
-            server, dynamodb_url = dynamodb.start_server()
-            stack.callback(server.stop)
+            dynamodb_url = stack.enter_context(dynamodb.DynamoDBServer()).endpoint_url
         environment["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_url
         table_name = environment["IDEMPOTENCY_TABLE_NAME"]
         client = boto3.client(

@@ -50,6 +50,7 @@ class _Faults:
     throttles_left: int = 0
     server_errors_left: int = 0
     delay_seconds: float = 0.0
+    delays_left: int | None = None
     rejected_record_ids: dict[str, str] = field(default_factory=dict)
 
 
@@ -61,6 +62,7 @@ class ServiceCatalogEndpoint:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._faults = _Faults()
+        self._in_flight = 0
         self._server = ThreadingHTTPServer((host, port), _handler_class(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="service-catalog-endpoint", daemon=True)
@@ -116,10 +118,17 @@ class ServiceCatalogEndpoint:
         with self._lock:
             self._faults.server_errors_left = times
 
-    def delay(self, seconds: float) -> None:
-        """Wait this long before answering each request."""
+    def delay(self, seconds: float, times: int | None = None) -> None:
+        """Wait this long before answering each of the next ``times`` requests (every request if None)."""
         with self._lock:
             self._faults.delay_seconds = seconds
+            self._faults.delays_left = times
+
+    @property
+    def in_flight(self) -> int:
+        """How many requests have arrived and are not answered yet."""
+        with self._lock:
+            return self._in_flight
 
     def reject(self, record_id: str, error_code: str = "InvalidParametersException") -> None:
         """Answer every request for this record id with a modelled error."""
@@ -130,7 +139,13 @@ class ServiceCatalogEndpoint:
 
     def answer(self, operation: str, parameters: Any, protocol: str) -> tuple[int, str | None, str]:
         """``(HTTP status, error code or None, message)`` for one request, recording it."""
-        status, error, message = self._decide(operation, parameters)
+        with self._lock:
+            self._in_flight += 1
+        try:
+            status, error, message = self._decide(operation, parameters)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
         with self._lock:
             self._requests.append(
                 RecordedRequest(
@@ -145,7 +160,9 @@ class ServiceCatalogEndpoint:
 
     def _decide(self, operation: str, parameters: Any) -> tuple[int, str | None, str]:
         with self._lock:
-            delay = self._faults.delay_seconds
+            delay = self._faults.delay_seconds if self._faults.delays_left != 0 else 0.0
+            if delay and self._faults.delays_left is not None:
+                self._faults.delays_left -= 1
         if delay:
             time.sleep(delay)
         if operation not in NOTIFY_OPERATIONS:

@@ -48,9 +48,8 @@ def load_event(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def dynamodb_url() -> Iterator[str]:
-    server, url = dynamodb.start_server()
-    yield url
-    server.stop()
+    with dynamodb.DynamoDBServer() as server:
+        yield server.endpoint_url
 
 
 @pytest.fixture(scope="session")

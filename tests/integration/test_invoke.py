@@ -1,0 +1,81 @@
+"""``make invoke``: the Docker-free ``sam local invoke``, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local_aws.invoke import function_environment
+from local_aws.service_catalog import ServiceCatalogEndpoint
+from local_aws.template import function_properties, load_template
+from tests.conftest import SAMPLE_TOKEN
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_invoke(*arguments: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    clean = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
+    return subprocess.run(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "local_aws.invoke", *arguments],
+        cwd=ROOT,
+        env={**clean, **environment, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_invoke_notifies_then_shows_the_duplicate_suppressed() -> None:
+    completed = run_invoke("--event", "events/provision-succeeded.json", "--env-vars", "events/env.json")
+    assert completed.returncode == 0, completed.stderr
+    first, second = completed.stdout.split("(second delivery of the same event)")
+    assert '"outcome": "NOTIFIED"' in first
+    assert "Service Catalog received NotifyProvisionProductEngineWorkflowResult" in first
+    assert '"RecordId": "rec-ka2yffz3cwguk"' in first
+    assert '"outcome": "DUPLICATE"' in second
+    assert "Service Catalog received no request" in second
+    assert SAMPLE_TOKEN not in completed.stdout + completed.stderr
+
+
+def test_invoke_of_an_invalid_event_shows_the_named_error_and_fails(tmp_path: Path) -> None:
+    event = tmp_path / "bad.json"
+    event.write_text(json.dumps({"recordId": "rec-1"}), encoding="utf-8")
+    completed = run_invoke("--event", str(event))
+    assert completed.returncode == 1
+    assert '"errorType": "InvalidEventError"' in completed.stdout
+    assert "Service Catalog received no request" in completed.stdout
+
+
+def test_invoke_uses_a_service_catalog_endpoint_named_in_the_environment(
+    service_catalog: ServiceCatalogEndpoint,
+) -> None:
+    completed = run_invoke(
+        "--event", "events/terminate-succeeded.json", AWS_ENDPOINT_URL_SERVICE_CATALOG=service_catalog.endpoint_url
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert [request.parameters["RecordId"] for request in service_catalog.accepted] == ["rec-h3c6mzw2b7k4u"]
+
+
+def test_env_vars_file_overrides_only_variables_the_template_declares(tmp_path: Path) -> None:
+    env_vars = tmp_path / "env.json"
+    env_vars.write_text(
+        json.dumps({"Parameters": {"SENSITIVE_OUTPUTS": "omit"}, "NotifyFunction": {"UNDECLARED": "x"}}),
+        encoding="utf-8",
+    )
+    template = load_template()
+    environment = function_environment(template, function_properties(template), "NotifyFunction", env_vars)
+    assert environment["SENSITIVE_OUTPUTS"] == "omit"
+    assert environment["IDEMPOTENCY_TABLE_NAME"] == "IdempotencyTable"
+    assert "UNDECLARED" not in environment
+
+
+@pytest.mark.parametrize("variable", ["AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION", "_HANDLER"])
+def test_invoke_sets_the_variables_the_lambda_runtime_sets(variable: str) -> None:
+    template = load_template()
+    assert variable in function_environment(template, function_properties(template), "NotifyFunction", None)
