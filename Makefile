@@ -45,7 +45,7 @@ invoke: $(VENV)/.installed
 	$(BIN)/python -m local_aws.invoke --event $(EVENT) --env-vars $(ENV_VARS)
 
 bench: $(VENV)/.installed
-	$(BIN)/python -m bench
+	PYTHONPATH=src $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -31,7 +31,7 @@ class DynamoDBServer:
             0,
             _Serialized(DomainDispatcherApplication(create_backend_app)),
             threaded=True,
-            request_handler=MotoRequestHandler,
+            request_handler=_RequestHandler,
         )
         self._thread = threading.Thread(target=self._server.serve_forever, name="dynamodb-server", daemon=True)
 
@@ -54,6 +54,13 @@ class DynamoDBServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class _RequestHandler(MotoRequestHandler):
+    """moto's request handler without Nagle's algorithm, which would hold small answers for the client's
+    delayed ACK (40 ms a request)."""
+
+    disable_nagle_algorithm = True
 
 
 class _Serialized:

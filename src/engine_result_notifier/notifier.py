@@ -87,9 +87,9 @@ class Notifier:
             expires_after_seconds=settings.idempotency_expires_after_seconds,
             response_hook=_mark_duplicate,
         )
+        self._dynamodb = dynamodb_client or new_dynamodb_client()
         persistence_store = DynamoDBPersistenceLayer(
-            table_name=settings.idempotency_table_name,
-            boto3_client=dynamodb_client or new_dynamodb_client(),
+            table_name=settings.idempotency_table_name, boto3_client=self._dynamodb
         )
         self._notify_once = idempotent_function(
             self._notify,
@@ -103,6 +103,10 @@ class Notifier:
     @property
     def service_catalog_client(self) -> ServiceCatalogClient:
         return self._service_catalog
+
+    @property
+    def dynamodb_client(self) -> DynamoDBClient:
+        return self._dynamodb
 
     def handle(self, event: Any, context: LambdaContext) -> dict[str, str]:
         """Handle one delivery of a completion event or a status-change event; return a small result."""

@@ -14,7 +14,6 @@ from engine_result_notifier.errors import (
     ServiceCatalogUnavailableError,
 )
 from engine_result_notifier.models import NotifyRequest, Operation
-from engine_result_notifier.observability import tracer
 
 if TYPE_CHECKING:
     from mypy_boto3_servicecatalog import ServiceCatalogClient
@@ -38,7 +37,6 @@ def new_client(max_attempts: int) -> ServiceCatalogClient:
     return boto3.client("servicecatalog", config=config)
 
 
-@tracer.capture_method(capture_response=False)
 def send_notification(client: ServiceCatalogClient, request: NotifyRequest) -> None:
     """Make the notify call for the request's operation; failures become the package's named errors."""
     notify = {
