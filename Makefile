@@ -2,9 +2,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 SAM_VENV ?= .venv-sam
+CHECKOV_VENV ?= .venv-checkov
 EVENT ?= events/provision-succeeded.json
 ENV_VARS ?= events/env.json
 SAM_CLI_VERSION = 1.170.0
+CHECKOV_VERSION = 3.3.30
 PIP_VERSION = 26.3
 
 BIN = $(VENV)/bin
@@ -12,9 +14,9 @@ SAM = $(SAM_VENV)/bin/sam
 # sam validate works offline with a region and without the EC2 metadata look-up for credentials.
 SAM_ENV = AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: test lint typecheck validate unit invoke bench clean
+.PHONY: test lint typecheck validate security unit invoke bench clean
 
-test: lint typecheck validate unit
+test: lint typecheck validate security unit
 
 $(VENV)/.installed: src/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +30,12 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_CLI_VERSION)
 	touch $@
 
+# checkov too has pins of its own; --skip-download keeps it off the network (it would fetch guidelines).
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	touch $@
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -37,6 +45,9 @@ typecheck: $(VENV)/.installed
 
 validate: $(SAM_VENV)/.installed
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
+
+security: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest -q
@@ -48,4 +59,4 @@ bench: $(VENV)/.installed
 	PYTHONPATH=src $(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

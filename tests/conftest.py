@@ -92,5 +92,13 @@ def service_catalog(service_catalog_endpoint: ServiceCatalogEndpoint) -> Service
 
 
 @pytest.fixture
+def local_services(
+    handler_module: ModuleType, idempotency_table: str, service_catalog: ServiceCatalogEndpoint
+) -> ModuleType:
+    """The handler module over real HTTP: an empty table and a Service Catalog endpoint with no faults."""
+    return handler_module
+
+
+@pytest.fixture
 def lambda_context() -> LocalLambdaContext:
     return LocalLambdaContext()

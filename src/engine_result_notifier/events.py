@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine_result_notifier.errors import InvalidEventError
+from engine_result_notifier.json_text import compact_json
 from engine_result_notifier.models import (
     CompletionEvent,
     EngineError,
@@ -26,6 +27,8 @@ from engine_result_notifier.models import (
 STATUS_CHANGE_SOURCE = "aws.states"
 STATUS_CHANGE_DETAIL_TYPE = "Step Functions Execution Status Change"
 
+_OPERATIONS = tuple(operation.value for operation in Operation)
+_STATUSES = tuple(status.value for status in Status)
 _COMPLETION_FIELDS = frozenset(
     {
         "token",
@@ -81,7 +84,9 @@ def parse_status_change(event: Mapping[str, Any]) -> ExecutionStatusChange:
         execution_arn=execution_arn,
         execution_name=_optional_string(detail, "name", "detail.") or execution_arn.rsplit(":", 1)[-1],
         status=_required_string(detail, "status", "detail."),
-        engine_error=EngineError(error=_text(detail.get("error")), cause=_text(detail.get("cause"))),
+        engine_error=EngineError(
+            error=_text(detail.get("error"), "detail.error"), cause=_text(detail.get("cause"), "detail.cause")
+        ),
         execution_input=raw_input if input_included else None,
     )
 
@@ -95,8 +100,8 @@ def parse_workflow_payload(execution_input: str | None, execution_arn: str) -> W
         )
     try:
         payload = json.loads(execution_input)
-    except ValueError:
-        raise InvalidEventError(f"execution {execution_arn}: its input is not JSON") from None
+    except (ValueError, RecursionError):
+        raise InvalidEventError(f"execution {execution_arn}: its input is not JSON it can read") from None
     if not isinstance(payload, Mapping):
         raise InvalidEventError(f"execution {execution_arn}: its input is not a JSON object")
     prefix = f"execution {execution_arn}: input."
@@ -127,32 +132,29 @@ def _operation(source: Mapping[str, Any], name: str, prefix: str = "") -> Operat
     value = source.get(name)
     if value is None:
         return Operation.PROVISION_PRODUCT
-    try:
-        return Operation(value)
-    except ValueError:
-        allowed = ", ".join(operation.value for operation in Operation)
-        raise InvalidEventError(f"{prefix}{name}: must be one of {allowed}") from None
+    if value not in _OPERATIONS:  # a membership test, not Operation(value): its error message is a repr
+        raise InvalidEventError(f"{prefix}{name}: must be one of {', '.join(_OPERATIONS)}")
+    return Operation(value)
 
 
 def _status(value: Any) -> Status | None:
     if value is None:
         return None
-    try:
-        return Status(value)
-    except ValueError:
-        raise InvalidEventError("status: must be SUCCEEDED or FAILED") from None
+    if value not in _STATUSES:
+        raise InvalidEventError("status: must be SUCCEEDED or FAILED")
+    return Status(value)
 
 
-def _text(value: Any) -> str | None:
+def _text(value: Any, field: str) -> str | None:
     """A failure detail as text: engines put strings there, but anything JSON is kept rather than lost."""
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(value, field)
 
 
 def _engine_error(event: Mapping[str, Any]) -> EngineError | None:
     """The failure as ``error`` + ``errorMessage``, or as a Step Functions Catch result ``errorInfo``."""
-    error, cause = _text(event.get("error")), _text(event.get("errorMessage"))
+    error, cause = _text(event.get("error"), "error"), _text(event.get("errorMessage"), "errorMessage")
     if error is not None or cause is not None:
         return EngineError(error=error, cause=cause)
     error_info = event.get("errorInfo")
@@ -160,7 +162,9 @@ def _engine_error(event: Mapping[str, Any]) -> EngineError | None:
         return None
     if not isinstance(error_info, Mapping):
         raise InvalidEventError("errorInfo: must be an object with Error and Cause")
-    return EngineError(error=_text(error_info.get("Error")), cause=_text(error_info.get("Cause")))
+    return EngineError(
+        error=_text(error_info.get("Error"), "errorInfo.Error"), cause=_text(error_info.get("Cause"), "errorInfo.Cause")
+    )
 
 
 def _tracer_tag(value: Any) -> UniqueTag | None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine_result_notifier.constraints import FAILURE_REASON_MAX_LENGTH
+from engine_result_notifier.json_text import compact_json
 from engine_result_notifier.models import (
     CompletionEvent,
     EngineError,
@@ -97,7 +98,7 @@ def record_outputs(outputs: Iterable[EngineOutput], sensitive_outputs: Sensitive
     return tuple(
         RecordOutput(
             key=output.key,
-            value=SENSITIVE_PLACEHOLDER if output.sensitive else output_value(output.value),
+            value=SENSITIVE_PLACEHOLDER if output.sensitive else output_value(output.value, output.key),
             description=output.description,
         )
         for output in outputs
@@ -105,11 +106,11 @@ def record_outputs(outputs: Iterable[EngineOutput], sensitive_outputs: Sensitive
     )
 
 
-def output_value(value: Any) -> str:
+def output_value(value: Any, key: str = "value") -> str:
     """A string as it is; any other JSON value as compact JSON (``[5432,5433]``, ``true``), never a repr."""
     if isinstance(value, str):
         return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(value, f"outputs.{key}")
 
 
 def failure_reason_for_error(engine_error: EngineError | None) -> str:

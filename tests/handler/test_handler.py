@@ -312,3 +312,15 @@ def test_rejected_event_is_counted_without_the_dimensions_of_an_earlier_invocati
     assert unavailable["ServiceCatalogUnavailable"] == [1.0]
     assert rejected["RejectedEvents"] == [1.0]
     assert "operation" not in rejected
+
+
+def test_output_nested_too_deeply_raises_the_named_error_and_makes_no_call(
+    handler_module: ModuleType, stubber: Stubber
+) -> None:
+    # Found by the fuzzer: a RecursionError escaped the handler at about 970 levels.
+    value: object = 1
+    for _ in range(980):
+        value = [value]
+    event = {"token": SAMPLE_TOKEN, "recordId": "rec-1", "outputs": [{"key": "deep", "value": value}]}
+    with pytest.raises(InvalidEventError, match="nested too deeply"):
+        invoke(handler_module, event)

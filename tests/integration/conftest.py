@@ -14,15 +14,6 @@ from botocore.config import Config
 
 from engine_result_notifier.notifier import Notifier
 from engine_result_notifier.settings import Settings
-from local_aws.service_catalog import ServiceCatalogEndpoint
-
-
-@pytest.fixture
-def local_services(
-    handler_module: ModuleType, idempotency_table: str, service_catalog: ServiceCatalogEndpoint
-) -> ModuleType:
-    """The handler module with an empty table and a Service Catalog endpoint with no faults."""
-    return handler_module
 
 
 @pytest.fixture

@@ -118,7 +118,7 @@ def test_input_marked_not_included_is_treated_as_left_out() -> None:
 @pytest.mark.parametrize(
     ("execution_input", "message"),
     [
-        ("not json", "its input is not JSON"),
+        ("not json", "its input is not JSON it can read"),
         ("[1]", "its input is not a JSON object"),
         ('{"recordId": "r"}', "input.token: is missing"),
         ('{"token": "t"}', "input.recordId: is missing"),
@@ -132,3 +132,28 @@ def test_input_without_token_and_record_id_raises_a_named_error(execution_input:
 def test_status_change_without_detail_raises_a_named_error() -> None:
     with pytest.raises(InvalidEventError, match="detail: must be an object"):
         parse_status_change({"source": "aws.states", "detail-type": "Step Functions Execution Status Change"})
+
+
+def nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_error_message_nested_deeper_than_json_can_write_is_an_invalid_event() -> None:
+    # Found by the fuzzer: a RecursionError escaped the handler.
+    with pytest.raises(InvalidEventError, match="errorMessage: nested too deeply"):
+        parse_completion_event({"token": "t", "recordId": "r", "errorMessage": nested(5000)})
+
+
+def test_execution_input_nested_deeper_than_json_can_read_is_an_invalid_event() -> None:
+    with pytest.raises(InvalidEventError, match="its input is not JSON it can read"):
+        parse_workflow_payload("[" * 100_000 + "]" * 100_000, "arn:aws:states:us-east-1:1:execution:sm:x")
+
+
+@pytest.mark.parametrize("field", ["operation", "status"])
+def test_deeply_nested_operation_or_status_is_an_invalid_event_not_a_recursion_error(field: str) -> None:
+    # Found by the fuzzer: Enum(value) puts repr(value) in its error, and that repr recursed too deep.
+    with pytest.raises(InvalidEventError, match=f"{field}: must be"):
+        parse_completion_event({"token": "t", "recordId": "r", field: nested(5000)})

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from engine_result_notifier.errors import InvalidEventError
 from engine_result_notifier.events import parse_completion_event, parse_status_change
 from engine_result_notifier.mapping import (
     FAILURE_REASON_MAX_LENGTH,
@@ -311,3 +312,16 @@ def test_idempotency_token_is_the_same_for_every_attempt() -> None:
 
 def test_explicit_idempotency_token_is_used_as_given() -> None:
     assert request_for(completion(idempotencyToken="engine-run-42")).idempotency_token == "engine-run-42"
+
+
+def nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_output_nested_deeper_than_json_can_write_is_an_invalid_event() -> None:
+    # Found by the fuzzer: a RecursionError escaped the handler.
+    with pytest.raises(InvalidEventError, match=r"outputs\.k: nested too deeply"):
+        output_value(nested(5000), "k")

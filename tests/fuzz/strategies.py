@@ -1,0 +1,156 @@
+"""Hypothesis strategies for everything an engine or EventBridge might deliver: valid, invalid and hostile."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import strategies as st
+
+OPERATIONS = ["PROVISION_PRODUCT", "UPDATE_PROVISIONED_PRODUCT", "TERMINATE_PROVISIONED_PRODUCT"]
+ANSI = ["\u001b[31m", "\u001b[0m", "\u001b[1m", "\u001b]0;title\u0007", "\u001b[2K", "\u001b"]
+
+# Every code point, lone surrogates and controls included.
+any_character = st.characters(codec=None, exclude_categories=[])
+hostile_text = st.one_of(
+    st.text(any_character, max_size=40),
+    st.builds(lambda piece, times: piece * times, st.text(any_character, min_size=1, max_size=3), st.integers(0, 9000)),
+    st.lists(st.one_of(st.sampled_from(ANSI), st.text(any_character, max_size=12)), max_size=12).map("".join),
+)
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(any_character))
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(any_character, max_size=6), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value] if depth % 2 else {"k": value}
+    return value
+
+
+# Up to what the Lambda runtime's own JSON parser accepts, and beyond.
+deeply_nested = st.integers(1, 3000).map(_nested)
+
+valid_token = st.one_of(
+    st.from_regex(r"[0-9A-Za-z+/=]{1,120}", fullmatch=True),
+    st.integers(19_990, 20_010).map(lambda length: "QUJD" * (length // 4) + "=" * (length % 4)),
+)
+valid_record_id = st.one_of(
+    st.from_regex(r"[a-zA-Z0-9_-]{1,100}", fullmatch=True),
+    st.integers(95, 105).map(lambda length: "r" * length),
+)
+valid_tag_text = st.from_regex(r"[A-Za-z0-9 _.:/=+@-]{1,40}", fullmatch=True)
+tag_text = st.one_of(valid_tag_text, valid_tag_text, valid_tag_text, hostile_text)
+printable_json = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text()),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+output_values = st.one_of(printable_json, printable_json, printable_json, json_values, deeply_nested)
+
+
+REMOVE = object()
+"""A mutation that takes the field out."""
+
+listed_output = st.fixed_dictionaries(
+    {"key": st.from_regex(r"[a-z_]{1,20}", fullmatch=True), "value": output_values},
+    optional={"description": st.text(max_size=30), "sensitive": st.booleans()},
+)
+terraform_output = st.fixed_dictionaries(
+    {"value": st.one_of(json_values, deeply_nested), "type": st.sampled_from(["string", "number"])},
+    optional={"sensitive": st.booleans()},
+)
+valid_outputs = st.one_of(
+    st.lists(listed_output, max_size=5),
+    st.dictionaries(st.from_regex(r"[a-z_]{1,20}", fullmatch=True), terraform_output, max_size=5),
+)
+lambda_cause = st.builds(
+    lambda error_type, message: json.dumps({"errorType": error_type, "errorMessage": message, "stackTrace": ["x"]}),
+    st.text(max_size=30),
+    hostile_text,
+)
+record_ids = st.one_of(*[valid_record_id] * 6, st.sampled_from(["rec-1", "rec-2", "rec-3"]))
+valid_completion = st.fixed_dictionaries(
+    {"token": valid_token, "recordId": record_ids},
+    optional={
+        "operation": st.sampled_from(OPERATIONS),
+        "outputs": valid_outputs,
+        "tracerTag": st.fixed_dictionaries({"key": tag_text, "value": tag_text}),
+        "error": st.sampled_from(["States.TaskFailed", "States.Timeout", "States.Runtime"]),
+        "errorMessage": hostile_text,
+        "errorInfo": st.fixed_dictionaries({}, optional={"Error": hostile_text, "Cause": lambda_cause}),
+        "status": st.sampled_from(["SUCCEEDED", "FAILED"]),
+        "failureReason": hostile_text,
+        "idempotencyToken": st.from_regex(r"[a-zA-Z0-9][a-zA-Z0-9_-]{0,127}", fullmatch=True),
+        "provisionedProductId": st.text(max_size=20),
+        "awsAccountId": json_values,
+    },
+)
+mutations = st.lists(
+    st.tuples(
+        st.sampled_from(["token", "recordId", "operation", "outputs", "tracerTag", "error", "errorMessage",
+                         "errorInfo", "status", "failureReason", "idempotencyToken"]),
+        st.one_of(st.just(REMOVE), hostile_text, json_values, deeply_nested),
+    ),
+    min_size=1,
+    max_size=3,
+)  # fmt: skip
+
+
+def mutate(event: dict[str, Any], changes: list[tuple[str, Any]]) -> dict[str, Any]:
+    mutated = dict(event)
+    for name, value in changes:
+        if value is REMOVE:
+            mutated.pop(name, None)
+        else:
+            mutated[name] = value
+    return mutated
+
+
+mutated_completion = st.builds(mutate, valid_completion, mutations)
+workflow_payloads = st.fixed_dictionaries(
+    {"token": valid_token, "recordId": record_ids}, optional={"operation": st.sampled_from(OPERATIONS)}
+)
+detail = st.fixed_dictionaries(
+    {
+        "executionArn": st.just("arn:aws:states:us-east-1:111122223333:execution:engine:run-1"),
+        "status": st.one_of(st.sampled_from(["FAILED", "TIMED_OUT", "ABORTED", "SUCCEEDED", "RUNNING"]), hostile_text),
+        "input": st.one_of(
+            st.builds(json.dumps, workflow_payloads),
+            st.builds(json.dumps, st.builds(mutate, workflow_payloads, mutations)),
+            st.none(),
+            hostile_text,
+            json_values,
+        ),
+    },
+    optional={
+        "name": st.from_regex(r"[a-z0-9-]{1,80}", fullmatch=True),
+        "error": st.one_of(st.sampled_from(["States.Timeout", "States.TaskFailed"]), hostile_text, json_values),
+        "cause": st.one_of(hostile_text, lambda_cause, json_values),
+        "inputDetails": st.one_of(st.fixed_dictionaries({"included": st.booleans()}), json_values),
+    },
+)
+status_change_events = st.fixed_dictionaries(
+    {
+        "source": st.just("aws.states"),
+        "detail-type": st.just("Step Functions Execution Status Change"),
+        "detail": st.one_of(detail, detail, detail, json_values),
+    }
+)
+
+
+def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    """``one_of`` with weights (Hypothesis merges repeated branches, so repeating one does not weigh it)."""
+    pool = [strategy for weight, strategy in choices for _ in range(weight)]
+    return st.integers(0, len(pool) - 1).flatmap(lambda index: pool[index])
+
+
+any_event = weighted((5, valid_completion), (2, mutated_completion), (2, status_change_events), (1, json_values))
