@@ -45,6 +45,7 @@ def execution_input(payload: Any) -> str:
     except RecursionError:
         return "[" * 100_000
 
+
 valid_token = st.one_of(
     st.from_regex(r"[0-9A-Za-z+/=]{1,120}", fullmatch=True),
     st.integers(19_990, 20_010).map(lambda length: "QUJD" * (length // 4) + "=" * (length % 4)),

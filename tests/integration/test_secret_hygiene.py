@@ -1,0 +1,111 @@
+"""Secret hygiene end to end: no workflow token and no sensitive output value anywhere we write.
+
+Every sample in events/ and generated events run through a Lambda-like process with the logger at DEBUG,
+the root logger at DEBUG (as under AWS_LAMBDA_LOG_LEVEL=DEBUG), tracing on and metrics on. Searched:
+stdout and stderr (logs and EMF), every X-Ray segment document, every idempotency-table item, every
+return value and error; and, for sensitive values, every request Service Catalog received.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from random import Random
+from typing import Any
+
+import boto3
+
+from local_aws.service_catalog import ServiceCatalogEndpoint
+from tests.conftest import EVENTS, SAMPLE_TOKEN, TABLE_NAME
+from tests.lambda_process import run_in_lambda_process
+
+SAMPLE_SENSITIVE_VALUE = "correct-horse-battery-staple"
+GENERATED = 150
+
+
+def secret_bearing_event(random: Random) -> tuple[dict[str, Any], list[str]]:
+    """An event holding a token and sensitive values (in either output shape, or in an error), and its secrets."""
+    token = base64.b64encode(random.randbytes(random.randint(18, 60))).decode()
+    marker = f"s3cr3t-{random.randbytes(8).hex()}"
+    record_id = f"rec-{random.randbytes(6).hex()}"
+    sensitive_value = random.choice([marker, {"password": marker}, [marker, 1]])
+    kind = random.choice(["listed", "terraform", "failed", "status-change"])
+    event: dict[str, Any] = {"token": token, "recordId": record_id}
+    if kind == "listed":
+        event["outputs"] = [
+            {"key": "arn", "value": "arn:aws:s3:::x"},
+            {"key": "pw", "value": sensitive_value, "sensitive": True},
+        ]
+    elif kind == "terraform":
+        event["outputs"] = {"pw": {"value": sensitive_value, "type": "string", "sensitive": True}}
+        event["operation"] = random.choice(["PROVISION_PRODUCT", "UPDATE_PROVISIONED_PRODUCT"])
+    elif kind == "failed":
+        # An engine that dumps its own input into the error: the token reaches the failure reason.
+        event.update(error="States.TaskFailed", errorMessage=f"apply failed for input {json.dumps(event)}")
+    else:
+        execution = f"arn:aws:states:us-east-1:111122223333:execution:engine:{record_id}"
+        detail = {
+            "executionArn": execution,
+            "status": "FAILED",
+            "error": "States.TaskFailed",
+            "cause": f"engine crashed holding {token}",
+            "input": json.dumps({"token": token, "recordId": record_id}),
+            "inputDetails": {"included": True},
+        }
+        event = {"source": "aws.states", "detail-type": "Step Functions Execution Status Change", "detail": detail}
+    return event, [token, marker] if kind in ("listed", "terraform") else [token]
+
+
+def sample_events() -> list[dict[str, Any]]:
+    return [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(EVENTS.glob("*.json"))
+        if path.name != "env.json"
+    ]
+
+
+def test_no_token_and_no_sensitive_value_is_written_anywhere(
+    local_services: Any, service_catalog: ServiceCatalogEndpoint, dynamodb_url: str
+) -> None:
+    random = Random(20261126)  # noqa: S311 (a fixed seed for repeatable test data, not a secret)
+    generated = [secret_bearing_event(random) for _ in range(GENERATED)]
+    # Given every sample and the generated events, each delivered twice
+    events = sample_events() + [event for event, _ in generated]
+    secrets = {SAMPLE_TOKEN, SAMPLE_SENSITIVE_VALUE} | {secret for _, found in generated for secret in found}
+    run = run_in_lambda_process(
+        events + events,
+        {
+            "IDEMPOTENCY_TABLE_NAME": TABLE_NAME,
+            "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+            "AWS_ENDPOINT_URL_SERVICE_CATALOG": service_catalog.endpoint_url,
+        },
+    )
+    # Then the invocations really ran: notified, duplicates, and the sample that cannot be notified
+    outcomes = [result.get("result", {}).get("outcome", result.get("errorType")) for result in run.results]
+    assert outcomes.count("NOTIFIED") >= GENERATED
+    assert outcomes.count("DUPLICATE") >= GENERATED
+    assert run.segments
+    assert '"_aws"' in run.stdout
+    assert "DEBUG" in run.stderr
+    # And no secret is in anything the function wrote
+    table = boto3.client("dynamodb", endpoint_url=dynamodb_url).scan(TableName=TABLE_NAME)["Items"]
+    written = {
+        "stdout": run.stdout,
+        "stderr": run.stderr,
+        "x-ray": "\n".join(run.datagrams),
+        "table": json.dumps(table),
+        "results": json.dumps(run.results),
+    }
+    leaks = [(where, secret[:12]) for where, text in written.items() for secret in secrets if secret in text]
+    assert leaks == []
+    # And no sensitive value reached Service Catalog in clear
+    sent = json.dumps([request.parameters.get("Outputs", []) for request in service_catalog.requests])
+    assert [marker for marker in secrets if marker.startswith("s3cr3t-") and marker in sent] == []
+    assert SAMPLE_SENSITIVE_VALUE not in sent
+
+
+def test_the_samples_hold_the_secrets_this_test_looks_for() -> None:
+    texts = [Path(path).read_text(encoding="utf-8") for path in sorted(EVENTS.glob("*.json"))]
+    assert sum(SAMPLE_TOKEN in text for text in texts) >= 10
+    assert any(SAMPLE_SENSITIVE_VALUE in text for text in texts)
