@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from local_aws.loopback import LoopbackServer
 from local_aws.template import IDEMPOTENCY_TABLE, load_template, resource
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-class DynamoDBServer:
+class DynamoDBServer(LoopbackServer):
     """moto's server app, one request at a time, on a free loopback port.
 
     DynamoDB applies each conditional write atomically; moto's backend does not lock, so two concurrent
@@ -26,34 +27,14 @@ class DynamoDBServer:
 
     def __init__(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request is noise here
-        self._server = make_server(
+        server = make_server(
             "127.0.0.1",
             0,
             _Serialized(DomainDispatcherApplication(create_backend_app)),
             threaded=True,
             request_handler=_RequestHandler,
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="dynamodb-server", daemon=True)
-
-    @property
-    def endpoint_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> DynamoDBServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> DynamoDBServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        super().__init__(server, "dynamodb-server")
 
 
 class _RequestHandler(MotoRequestHandler):

@@ -21,6 +21,8 @@ import botocore.session
 import cbor2
 import regex
 
+from local_aws.loopback import LoopbackServer
+
 TARGET_PREFIX = "AWS242ServiceCatalogService"
 NOTIFY_OPERATIONS = (
     "NotifyProvisionProductEngineWorkflowResult",
@@ -54,7 +56,7 @@ class _Faults:
     rejected_record_ids: dict[str, str] = field(default_factory=dict)
 
 
-class ServiceCatalogEndpoint:
+class ServiceCatalogEndpoint(LoopbackServer):
     """The endpoint: ``start()``, point ``AWS_ENDPOINT_URL_SERVICE_CATALOG`` at ``endpoint_url``, ``stop()``."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -63,29 +65,9 @@ class ServiceCatalogEndpoint:
         self._requests: list[RecordedRequest] = []
         self._faults = _Faults()
         self._in_flight = 0
-        self._server = ThreadingHTTPServer((host, port), _handler_class(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="service-catalog-endpoint", daemon=True)
-
-    @property
-    def endpoint_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> ServiceCatalogEndpoint:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> ServiceCatalogEndpoint:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        server = ThreadingHTTPServer((host, port), _handler_class(self))
+        server.daemon_threads = True
+        super().__init__(server, "service-catalog-endpoint")
 
     # What was received.
 

@@ -46,6 +46,14 @@ def load_event(name: str) -> dict[str, Any]:
     return event
 
 
+def nested(depth: int) -> Any:
+    """A value ``depth`` lists deep, built without recursion (json.loads could not build the deepest)."""
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 @pytest.fixture(scope="session")
 def dynamodb_url() -> Iterator[str]:
     with dynamodb.DynamoDBServer() as server:

@@ -18,7 +18,7 @@ from engine_result_notifier.errors import (
     ServiceCatalogUnavailableError,
 )
 from local_aws.lambda_context import LocalLambdaContext
-from tests.conftest import SAMPLE_TOKEN, load_event
+from tests.conftest import SAMPLE_TOKEN, load_event, nested
 
 PROVISION = "notify_provision_product_engine_workflow_result"
 UPDATE = "notify_update_provisioned_product_engine_workflow_result"
@@ -318,9 +318,6 @@ def test_output_nested_too_deeply_raises_the_named_error_and_makes_no_call(
     handler_module: ModuleType, stubber: Stubber
 ) -> None:
     # Found by the fuzzer: a RecursionError escaped the handler at about 970 levels.
-    value: object = 1
-    for _ in range(980):
-        value = [value]
-    event = {"token": SAMPLE_TOKEN, "recordId": "rec-1", "outputs": [{"key": "deep", "value": value}]}
+    event = {"token": SAMPLE_TOKEN, "recordId": "rec-1", "outputs": [{"key": "deep", "value": nested(980)}]}
     with pytest.raises(InvalidEventError, match="nested too deeply"):
         invoke(handler_module, event)

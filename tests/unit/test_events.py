@@ -12,7 +12,7 @@ from engine_result_notifier.events import (
     parse_workflow_payload,
 )
 from engine_result_notifier.models import EngineError, EngineOutput, Operation, Status, UniqueTag
-from tests.conftest import SAMPLE_TOKEN, load_event
+from tests.conftest import SAMPLE_TOKEN, load_event, nested
 
 
 def test_reference_engine_success_event_is_read() -> None:
@@ -132,13 +132,6 @@ def test_input_without_token_and_record_id_raises_a_named_error(execution_input:
 def test_status_change_without_detail_raises_a_named_error() -> None:
     with pytest.raises(InvalidEventError, match="detail: must be an object"):
         parse_status_change({"source": "aws.states", "detail-type": "Step Functions Execution Status Change"})
-
-
-def nested(depth: int) -> object:
-    value: object = 1
-    for _ in range(depth):
-        value = [value]
-    return value
 
 
 def test_error_message_nested_deeper_than_json_can_write_is_an_invalid_event() -> None:

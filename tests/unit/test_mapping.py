@@ -24,7 +24,7 @@ from engine_result_notifier.mapping import (
 )
 from engine_result_notifier.models import EngineError, EngineOutput, Operation, RecordOutput, Status, UniqueTag
 from engine_result_notifier.settings import SensitiveOutputs
-from tests.conftest import SAMPLE_TOKEN, load_event
+from tests.conftest import SAMPLE_TOKEN, load_event, nested
 
 LAMBDA_CAUSE = json.dumps(
     {
@@ -312,13 +312,6 @@ def test_idempotency_token_is_the_same_for_every_attempt() -> None:
 
 def test_explicit_idempotency_token_is_used_as_given() -> None:
     assert request_for(completion(idempotencyToken="engine-run-42")).idempotency_token == "engine-run-42"
-
-
-def nested(depth: int) -> object:
-    value: object = 1
-    for _ in range(depth):
-        value = [value]
-    return value
 
 
 def test_output_nested_deeper_than_json_can_write_is_an_invalid_event() -> None:
