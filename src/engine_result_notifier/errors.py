@@ -29,7 +29,11 @@ class ServiceCatalogUnavailableError(NotifierError):
 
 
 class IdempotencyStoreUnavailableError(NotifierError):
-    """The idempotency table could not be read or written. Retryable; no call was made unrecorded."""
+    """The idempotency table could not be read or written. Retryable.
+
+    Failing before the call, no call was made. Failing after it (the completion not recorded), the claim
+    holds until its in-progress expiry, and the retry then sends the same ``IdempotencyToken``.
+    """
 
 
 class InvalidSettingError(NotifierError):
