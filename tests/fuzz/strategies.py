@@ -34,9 +34,10 @@ def _nested(depth: int) -> Any:
     return value
 
 
-# Up to what the runtime's own JSON parser accepts (about 990 levels on Python 3.11, some thousands on
-# 3.13), and beyond.
-deeply_nested = st.one_of(st.integers(1, 1500), st.sampled_from([5_000, 30_000])).map(_nested)
+# Past the depth at which Python 3.11 can no longer write JSON (about 970 levels inside the handler).
+# Deeper values (3.13 writes some thousands of levels) are covered by plain regression tests at 100,000
+# levels: generating them here would double the run's time.
+deeply_nested = st.integers(1, 1500).map(_nested)
 
 
 def execution_input(payload: Any) -> str:
