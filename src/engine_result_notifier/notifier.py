@@ -149,7 +149,14 @@ class Notifier:
     def _notify_exactly_once(self, request: NotifyRequest) -> NotifyResult:
         try:
             result: NotifyResult = self._notify_once(request=request)
-        except IdempotencyValidationError:
+        except IdempotencyValidationError as error:
+            if not _completed(error):
+                # The other notification may still fail and be released: this one must be retried, not dropped.
+                logger.info("A different notification for this operation and record is in progress; retry later")
+                metrics.add_metric(name="DeliveriesInProgress", unit=MetricUnit.Count, value=1)
+                raise IdempotencyAlreadyInProgressError(
+                    "a different notification for this operation and record is in progress"
+                ) from error
             logger.warning(
                 "Conflicting notification: a different one was already made for this operation and record; no call"
             )
@@ -196,6 +203,17 @@ def _result(request: NotifyRequest, outcome: Outcome) -> NotifyResult:
         idempotency_token=request.idempotency_token,
         outcome=outcome.value,
     )
+
+
+def _completed(conflict: IdempotencyValidationError) -> bool:
+    """Whether the record a conflicting notification ran into is completed, not merely claimed.
+
+    Powertools raises the conflict from the failed conditional ``PutItem``, whose error carries the stored
+    item (``ReturnValuesOnConditionCheckFailure``). Without it, the record counts as in progress: a retry
+    is safe, a dropped notification is not.
+    """
+    stored = getattr(conflict.__cause__, "response", {}).get("Item", {})
+    return bool(stored.get("status", {}).get("S") == "COMPLETED")
 
 
 def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:

@@ -321,3 +321,29 @@ def test_output_nested_too_deeply_raises_the_named_error_and_makes_no_call(
     event = {"token": SAMPLE_TOKEN, "recordId": "rec-1", "outputs": [{"key": "deep", "value": nested(100_000)}]}
     with pytest.raises(InvalidEventError, match="nested too deeply"):
         invoke(handler_module, event)
+
+
+def test_different_notification_while_the_first_is_in_progress_raises_the_retryable_error(
+    handler_module: ModuleType, stubber: Stubber
+) -> None:
+    # Given a SUCCEEDED notification whose call is under way (it may yet fail and be released)
+    method, expected = EXPECTED_REQUESTS["provision-succeeded.json"]
+    refusals: list[str] = []
+    failed = {**load_event("provision-succeeded.json"), "error": "States.Timeout"}
+
+    def deliver_failure_while_in_progress(**_: Any) -> None:
+        # When a FAILED notification for the same record arrives meanwhile
+        with pytest.raises(IdempotencyAlreadyInProgressError, match="different notification"):
+            invoke(handler_module, failed)
+        refusals.append("retry later")
+
+    event_name = "before-parameter-build.service-catalog.NotifyProvisionProductEngineWorkflowResult"
+    events = handler_module.notifier.service_catalog_client.meta.events
+    stubber.add_response(method, {}, expected)
+    events.register(event_name, deliver_failure_while_in_progress)
+    try:
+        invoke(handler_module, load_event("provision-succeeded.json"))
+    finally:
+        events.unregister(event_name, deliver_failure_while_in_progress)
+    # Then it was told to retry rather than dropped as a conflict
+    assert refusals == ["retry later"]
