@@ -50,6 +50,9 @@ _EXECUTION_ENDINGS = {
     "ABORTED": "was stopped (aborted)",
 }
 
+_EXECUTION_NAME_MAX_LENGTH = 80
+_ERROR_NAME_MAX_LENGTH = 256
+
 _TOKEN_PREFIXES = {
     Operation.PROVISION_PRODUCT: "provision",
     Operation.UPDATE_PROVISIONED_PRODUCT: "update",
@@ -123,10 +126,12 @@ def failure_reason_for_error(engine_error: EngineError | None) -> str:
 def failure_reason_for_execution(change: ExecutionStatusChange) -> str:
     """The reason for an execution that ended before it notified: what happened to it, then its cause."""
     ending = _EXECUTION_ENDINGS.get(change.status, change.status.lower())
-    error = change.engine_error.error
-    prefix = f"The engine's execution {change.execution_name} {ending} before it notified Service Catalog"
+    # Step Functions names are at most 80 characters and errors at most 256: anything longer is not theirs.
+    name = clean_failure_text(change.execution_name)[:_EXECUTION_NAME_MAX_LENGTH]
+    error = clean_failure_text(change.engine_error.error or "")[:_ERROR_NAME_MAX_LENGTH]
+    prefix = f"The engine's execution {name} {ending} before it notified Service Catalog"
     if error:
-        prefix += f" ({clean_failure_text(error)})"
+        prefix += f" ({error})"
     detail = describe_cause(change.engine_error.cause)
     return fit_failure_reason(f"{prefix}: ", detail, default=f"{prefix}.")
 

@@ -318,3 +318,12 @@ def test_output_nested_deeper_than_json_can_write_is_an_invalid_event() -> None:
     # Found by the fuzzer: a RecursionError escaped the handler.
     with pytest.raises(InvalidEventError, match=r"outputs\.k: nested too deeply"):
         output_value(nested(100_000), "k")
+
+
+def test_failed_execution_reason_stays_within_the_limit_whatever_the_name_and_error() -> None:
+    event = _status_change("FAILED", "E" * 5000, "cause")
+    event["detail"]["name"] = "n\u0007" * 3000  # type: ignore[index]
+    reason = failure_reason_for_execution(parse_status_change(event))
+    assert len(reason) <= FAILURE_REASON_MAX_LENGTH
+    assert "\u0007" not in reason
+    assert reason.endswith(": cause")
