@@ -46,6 +46,12 @@ def load_event(name: str) -> dict[str, Any]:
     return event
 
 
+def invoke(handler_module: ModuleType, event: Any) -> dict[str, str]:
+    """One delivery to the handler, with a fresh Lambda context."""
+    result: dict[str, str] = handler_module.lambda_handler(event, LocalLambdaContext())
+    return result
+
+
 def nested(depth: int) -> Any:
     """A value ``depth`` lists deep, built without recursion (json.loads could not build the deepest)."""
     value: Any = 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -17,8 +19,7 @@ from engine_result_notifier.errors import (
     NotificationRejectedError,
     ServiceCatalogUnavailableError,
 )
-from local_aws.lambda_context import LocalLambdaContext
-from tests.conftest import SAMPLE_TOKEN, load_event, nested
+from tests.conftest import SAMPLE_TOKEN, invoke, load_event, nested
 
 PROVISION = "notify_provision_product_engine_workflow_result"
 UPDATE = "notify_update_provisioned_product_engine_workflow_result"
@@ -108,9 +109,19 @@ EXPECTED_REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def invoke(handler_module: ModuleType, event: dict[str, Any]) -> dict[str, str]:
-    result: dict[str, str] = handler_module.lambda_handler(event, LocalLambdaContext())
-    return result
+@contextlib.contextmanager
+def while_calling_service_catalog(handler_module: ModuleType, action: Callable[[], None]) -> Iterator[None]:
+    """Run ``action`` once the handler has claimed its record and is about to call Service Catalog."""
+    events = handler_module.notifier.service_catalog_client.meta.events
+
+    def run(**_: Any) -> None:
+        action()
+
+    events.register("before-parameter-build.service-catalog", run)
+    try:
+        yield
+    finally:
+        events.unregister("before-parameter-build.service-catalog", run)
 
 
 @pytest.mark.parametrize("sample", sorted(EXPECTED_REQUESTS))
@@ -242,31 +253,20 @@ def test_the_idempotency_table_holds_no_token_and_no_output_value(
         assert secret not in stored
 
 
-def test_record_in_progress_raises_the_retryable_powertools_error(
-    handler_module: ModuleType, stubber: Stubber, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_record_in_progress_raises_the_retryable_powertools_error(handler_module: ModuleType, stubber: Stubber) -> None:
     # Given a delivery that is still making its call when a second one arrives
     method, expected = EXPECTED_REQUESTS["terminate-succeeded.json"]
-    outcomes: list[str] = []
+    refusals: list[str] = []
 
-    def deliver_again_while_in_progress(**_: Any) -> None:
+    def deliver_again() -> None:
         with pytest.raises(IdempotencyAlreadyInProgressError):
             invoke(handler_module, load_event("terminate-succeeded.json"))
-        outcomes.append("second delivery refused")
+        refusals.append("second delivery refused")
 
     stubber.add_response(method, {}, expected)
-    handler_module.notifier.service_catalog_client.meta.events.register(
-        f"before-parameter-build.service-catalog.{''.join(word.title() for word in method.split('_'))}",
-        deliver_again_while_in_progress,
-    )
-    try:
+    with while_calling_service_catalog(handler_module, deliver_again):
         assert invoke(handler_module, load_event("terminate-succeeded.json"))["outcome"] == "NOTIFIED"
-    finally:
-        handler_module.notifier.service_catalog_client.meta.events.unregister(
-            f"before-parameter-build.service-catalog.{''.join(word.title() for word in method.split('_'))}",
-            deliver_again_while_in_progress,
-        )
-    assert outcomes == ["second delivery refused"]
+    assert refusals == ["second delivery refused"]
 
 
 def emitted_metrics(output: str) -> list[dict[str, Any]]:
@@ -331,19 +331,14 @@ def test_different_notification_while_the_first_is_in_progress_raises_the_retrya
     refusals: list[str] = []
     failed = {**load_event("provision-succeeded.json"), "error": "States.Timeout"}
 
-    def deliver_failure_while_in_progress(**_: Any) -> None:
+    def deliver_failure() -> None:
         # When a FAILED notification for the same record arrives meanwhile
         with pytest.raises(IdempotencyAlreadyInProgressError, match="different notification"):
             invoke(handler_module, failed)
         refusals.append("retry later")
 
-    event_name = "before-parameter-build.service-catalog.NotifyProvisionProductEngineWorkflowResult"
-    events = handler_module.notifier.service_catalog_client.meta.events
     stubber.add_response(method, {}, expected)
-    events.register(event_name, deliver_failure_while_in_progress)
-    try:
+    with while_calling_service_catalog(handler_module, deliver_failure):
         invoke(handler_module, load_event("provision-succeeded.json"))
-    finally:
-        events.unregister(event_name, deliver_failure_while_in_progress)
     # Then it was told to retry rather than dropped as a conflict
     assert refusals == ["retry later"]

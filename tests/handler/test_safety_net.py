@@ -11,17 +11,11 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from engine_result_notifier.errors import InvalidEventError
-from local_aws.lambda_context import LocalLambdaContext
-from tests.conftest import SAMPLE_TOKEN, load_event
+from tests.conftest import SAMPLE_TOKEN, invoke, load_event
 
 PROVISION = "notify_provision_product_engine_workflow_result"
 UPDATE = "notify_update_provisioned_product_engine_workflow_result"
 TERMINATE = "notify_terminate_provisioned_product_engine_workflow_result"
-
-
-def invoke(handler_module: ModuleType, event: dict[str, Any]) -> dict[str, str]:
-    result: dict[str, str] = handler_module.lambda_handler(event, LocalLambdaContext())
-    return result
 
 
 def failed_notification(record_id: str, token_prefix: str, reason: Any = ANY) -> dict[str, Any]:
