@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import asdict, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
-from aws_lambda_powertools.utilities.idempotency.serialization.dataclass import DataclassSerializer
+from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
 from botocore.config import Config
 
 from engine_result_notifier import service_catalog
@@ -96,7 +96,7 @@ class Notifier:
             data_keyword_argument="request",
             persistence_store=persistence_store,
             config=self._idempotency_config,
-            output_serializer=DataclassSerializer(NotifyResult),
+            output_serializer=_StoredResultSerializer(),
             key_prefix=IDEMPOTENCY_KEY_PREFIX,
         )
 
@@ -203,6 +203,20 @@ def _result(request: NotifyRequest, outcome: Outcome) -> NotifyResult:
         idempotency_token=request.idempotency_token,
         outcome=outcome.value,
     )
+
+
+class _StoredResultSerializer(BaseIdempotencySerializer):
+    """The result as the idempotency table stores it, read back whichever version of this package wrote it.
+
+    Records live for days across deployments: a field added to or removed from ``NotifyResult`` must not
+    turn every duplicate delivery into a ``TypeError``.
+    """
+
+    def to_dict(self, data: NotifyResult) -> dict[str, Any]:
+        return asdict(data)
+
+    def from_dict(self, data: dict[str, Any]) -> NotifyResult:
+        return NotifyResult(**{field.name: str(data.get(field.name, "")) for field in fields(NotifyResult)})
 
 
 def _completed(conflict: IdempotencyValidationError) -> bool:

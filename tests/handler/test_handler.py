@@ -342,3 +342,27 @@ def test_different_notification_while_the_first_is_in_progress_raises_the_retrya
         invoke(handler_module, load_event("provision-succeeded.json"))
     # Then it was told to retry rather than dropped as a conflict
     assert refusals == ["retry later"]
+
+
+def test_duplicate_of_a_result_stored_by_another_version_is_still_a_duplicate(
+    handler_module: ModuleType, stubber: Stubber, dynamodb_url: str, idempotency_table: str
+) -> None:
+    # Given a notification made, whose stored result another version wrote (a field more, a field less)
+    method, expected = EXPECTED_REQUESTS["terminate-succeeded.json"]
+    stubber.add_response(method, {}, expected)
+    invoke(handler_module, load_event("terminate-succeeded.json"))
+    client = boto3.client("dynamodb", endpoint_url=dynamodb_url)
+    (item,) = client.scan(TableName=idempotency_table)["Items"]
+    stored = json.loads(item["data"]["S"])
+    del stored["idempotency_token"]
+    client.update_item(
+        TableName=idempotency_table,
+        Key={"id": item["id"]},
+        UpdateExpression="SET #data = :data",
+        ExpressionAttributeNames={"#data": "data"},
+        ExpressionAttributeValues={":data": {"S": json.dumps({**stored, "added_later": "x"})}},
+    )
+    # When the event is delivered again, Then it is a duplicate, not a TypeError
+    result = invoke(handler_module, load_event("terminate-succeeded.json"))
+    assert result["outcome"] == "DUPLICATE"
+    assert result["recordId"] == "rec-h3c6mzw2b7k4u"
