@@ -18,8 +18,6 @@ import os
 import time
 from typing import Any
 
-VARIANTS = ("same", "minimal")
-
 
 def notify_once(dynamodb: Any, service_catalog: Any, record_id: str, variant: str = "same") -> None:
     """Claim the record, notify, record completion: three requests."""

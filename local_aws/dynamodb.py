@@ -54,9 +54,9 @@ class _Serialized:
             return list(self._app(environ, start_response))
 
 
-def table_definition(table_name: str) -> dict[str, Any]:
+def table_definition(table_name: str, properties: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``create_table`` arguments for the idempotency table, read from its definition in ``template.yaml``."""
-    properties = _table_properties()
+    properties = properties or _table_properties()
     return {
         "TableName": table_name,
         "AttributeDefinitions": properties["AttributeDefinitions"],
@@ -67,9 +67,10 @@ def table_definition(table_name: str) -> dict[str, Any]:
 
 def create_idempotency_table(client: DynamoDBClient, table_name: str) -> None:
     """Create the table as the template defines it, TTL included, and wait until it exists."""
-    client.create_table(**table_definition(table_name))
+    properties = _table_properties()
+    client.create_table(**table_definition(table_name, properties))
     client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-    ttl = _table_properties()["TimeToLiveSpecification"]
+    ttl = properties["TimeToLiveSpecification"]
     client.update_time_to_live(
         TableName=table_name,
         TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": ttl["Enabled"]},
