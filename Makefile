@@ -4,6 +4,7 @@ VENV ?= .venv
 SAM_VENV ?= .venv-sam
 CHECKOV_VENV ?= .venv-checkov
 EVENT ?= events/provision-succeeded.json
+FUNCTION ?= NotifyProvisionResultFunction
 ENV_VARS ?= events/env.json
 SAM_CLI_VERSION = 1.170.0
 CHECKOV_VERSION = 3.3.30
@@ -53,7 +54,7 @@ unit: $(VENV)/.installed
 	$(BIN)/pytest -q
 
 invoke: $(VENV)/.installed
-	$(BIN)/python -m local_aws.invoke --event $(EVENT) --env-vars $(ENV_VARS)
+	$(BIN)/python -m local_aws.invoke --function $(FUNCTION) --event $(EVENT) --env-vars $(ENV_VARS)
 
 bench: $(VENV)/.installed
 	PYTHONPATH=src $(BIN)/python -m bench

@@ -190,7 +190,7 @@ def warm_path(environment: dict[str, str], count: int) -> tuple[dict[str, Any], 
 
         def through_handler(record_id: str) -> None:
             with contextlib.redirect_stdout(devnull):
-                handler.lambda_handler({"token": "YmVuY2g=", "recordId": record_id}, LocalLambdaContext())
+                handler.provision_handler({"token": "YmVuY2g=", "recordId": record_id}, LocalLambdaContext())
 
         kinds: dict[str, Callable[[str], None]] = {
             "notifier": through_handler,

@@ -19,7 +19,7 @@ def notifier(record_id: str) -> float:
     init_seconds = time.perf_counter() - STARTED
     from local_aws.lambda_context import LocalLambdaContext  # noqa: PLC0415
 
-    handler.lambda_handler({"token": "YmVuY2g=", "recordId": record_id}, LocalLambdaContext())
+    handler.provision_handler({"token": "YmVuY2g=", "recordId": record_id}, LocalLambdaContext())
     return init_seconds
 
 

@@ -7,7 +7,12 @@ invoke`` takes them; ``--env-vars`` takes the same JSON file (``{"NotifyFunction
 Service Catalog endpoint are started on loopback. The event is delivered twice, as a retried delivery
 would be: the first run makes the call, the second shows the duplicate suppressed.
 
-    python -m local_aws.invoke --event events/provision-succeeded.json --env-vars events/env.json
+    python -m local_aws.invoke --function NotifyProvisionResultFunction --event events/provision-succeeded.json \
+        --env-vars events/env.json
+
+``--function`` is the function's logical id in the template, as ``sam local invoke`` takes it. A file that
+cannot be read as JSON, or a function the template does not have, ends the command with one line that says
+so (exit status 2), as any other bad argument does.
 """
 
 from __future__ import annotations
@@ -28,9 +33,8 @@ import boto3
 from local_aws import dynamodb
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import RecordedRequest, ServiceCatalogEndpoint
-from local_aws.template import NOTIFY_FUNCTION, PROJECT_ROOT, function_properties, load_template
+from local_aws.template import LOCAL_REGION, PROJECT_ROOT, function_properties, functions, load_template
 
-LOCAL_REGION = "us-east-1"
 DELIVERIES = ("first delivery", "second delivery of the same event")
 
 
@@ -38,13 +42,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_aws.invoke", description=__doc__.split("\n\n")[0])
     parser.add_argument("--event", "-e", required=True, type=Path, help="the event JSON file")
     parser.add_argument("--env-vars", "-n", type=Path, help="environment overrides, sam local invoke's format")
-    parser.add_argument("--function", default=NOTIFY_FUNCTION, help="the function's logical id in the template")
+    parser.add_argument("--function", required=True, help="the function's logical id in the template")
     arguments = parser.parse_args(argv)
 
-    event = json.loads(arguments.event.read_text(encoding="utf-8"))
     template = load_template()
-    properties = function_properties(template, arguments.function)
-    environment = function_environment(template, properties, arguments.function, arguments.env_vars)
+    if arguments.function not in functions(template):
+        parser.error(f"--function {arguments.function}: the template has {', '.join(functions(template))}")
+    try:
+        event = read_json(arguments.event)
+        properties = function_properties(template, arguments.function)
+        environment = function_environment(template, properties, arguments.function, arguments.env_vars)
+    except InvalidFileError as error:
+        parser.error(str(error))
 
     with local_services(environment) as service_catalog:
         os.environ.update(environment)
@@ -69,6 +78,20 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
+class InvalidFileError(ValueError):
+    """A file given on the command line cannot be read as JSON."""
+
+
+def read_json(path: Path) -> Any:
+    """The file's JSON value; a file that is missing or not JSON is named in one line, not a traceback."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InvalidFileError(f"{path}: cannot be read ({error.strerror})") from None
+    except (UnicodeDecodeError, ValueError) as error:
+        raise InvalidFileError(f"{path}: is not JSON ({error})") from None
+
+
 def function_environment(
     template: dict[str, Any], properties: dict[str, Any], logical_id: str, env_vars_path: Path | None
 ) -> dict[str, str]:
@@ -77,7 +100,9 @@ def function_environment(
     parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
     variables = {name: resolve(value, parameters) for name, value in declared.items()}
     if env_vars_path is not None:
-        overrides = json.loads(env_vars_path.read_text(encoding="utf-8"))
+        overrides = read_json(env_vars_path)
+        if not isinstance(overrides, dict):
+            raise InvalidFileError(f"{env_vars_path}: must be an object of variables by function (or Parameters)")
         for scope in ("Parameters", logical_id):
             variables.update({k: str(v) for k, v in overrides.get(scope, {}).items() if k in declared})
     lambda_variables = {

@@ -11,6 +11,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
 NOTIFY_FUNCTION = "NotifyFunction"
 IDEMPOTENCY_TABLE = "IdempotencyTable"
+LOCAL_REGION = "us-east-1"
+LOCAL_ACCOUNT = "111122223333"
+LOCAL_STACK = "engine-result-notifier"
 
 
 class _CloudFormationLoader(yaml.SafeLoader):
@@ -45,7 +48,39 @@ def resource(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
 
 
 def function_properties(template: dict[str, Any], logical_id: str = NOTIFY_FUNCTION) -> dict[str, Any]:
-    """A function's properties with the template's ``Globals.Function`` merged in, as SAM does."""
-    merged = dict(template.get("Globals", {}).get("Function", {}))
-    merged.update(resource(template, logical_id)["Properties"])
-    return merged
+    """A function's properties with the template's ``Globals.Function`` merged in, as SAM does: maps merged,
+    lists appended, other values overridden by the function's own."""
+    return _merge_globals(template.get("Globals", {}).get("Function", {}), resource(template, logical_id)["Properties"])
+
+
+def _merge_globals(global_value: Any, local_value: Any) -> Any:
+    if isinstance(global_value, dict) and isinstance(local_value, dict):
+        merged = dict(global_value)
+        for key, value in local_value.items():
+            merged[key] = _merge_globals(global_value[key], value) if key in global_value else value
+        return merged
+    if isinstance(global_value, list) and isinstance(local_value, list):
+        return global_value + local_value
+    return local_value
+
+
+def functions(template: dict[str, Any]) -> list[str]:
+    """The logical ids of the template's functions."""
+    return [name for name, spec in template["Resources"].items() if spec["Type"] == "AWS::Serverless::Function"]
+
+
+def function_arn(logical_id: str) -> str:
+    """The ARN a function gets in the local stand-in of a deployed stack (account, region and stack fixed)."""
+    return f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:{LOCAL_STACK}-{logical_id}"
+
+
+def stack_outputs(template: dict[str, Any]) -> dict[str, str]:
+    """The outputs that name a function's ARN (``!GetAtt Function.Arn``), as the local stack would give them."""
+    outputs: dict[str, str] = {}
+    for name, output in template.get("Outputs", {}).items():
+        value = output["Value"]
+        if isinstance(value, dict) and value.get("Fn::GetAtt", [None, None])[1] == "Arn":
+            logical_id = value["Fn::GetAtt"][0]
+            if logical_id in functions(template):
+                outputs[name] = function_arn(logical_id)
+    return outputs

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -20,10 +20,30 @@ import pytest
 from local_aws import dynamodb
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
+from local_aws.template import NOTIFY_FUNCTION, function_properties, load_template
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 TABLE_NAME = "engine-result-notifier-test"
 SAMPLE_TOKEN = "QVFJQ0FIaGZsY3pZcnB2bjFXd2Z0T1lKeEFkZmY4bXZ0Vk5lZ3RzQ3RzU2JUMDJ3PT0="
+TEMPLATE = load_template()
+
+SAMPLE_FUNCTIONS = {
+    # The reference Terraform engine's six notify tasks, field for field, each to the entry point it invokes.
+    "provision-succeeded.json": "NotifyProvisionResultFunction",
+    "provision-failed.json": "NotifyProvisionResultFunction",
+    "update-succeeded.json": "NotifyUpdateResultFunction",
+    "terminate-succeeded.json": "NotifyTerminateResultFunction",
+    "terminate-failed.json": "NotifyTerminateResultFunction",
+    # Events that name their operation, and the safety net's status changes: the generic entry point.
+    "provision-succeeded-terraform-outputs.json": NOTIFY_FUNCTION,
+    "terminate-failed-catch.json": NOTIFY_FUNCTION,
+    "execution-aborted.json": NOTIFY_FUNCTION,
+    "execution-failed.json": NOTIFY_FUNCTION,
+    "execution-input-left-out.json": NOTIFY_FUNCTION,
+    "execution-succeeded.json": NOTIFY_FUNCTION,
+    "execution-timed-out.json": NOTIFY_FUNCTION,
+}
+"""Each sample in events/ and the function (logical id) it is delivered to, as ``make invoke FUNCTION=`` takes it."""
 
 # Set at import, before any boto3 client exists: fake credentials, and never the shared config files.
 os.environ.update(
@@ -46,10 +66,27 @@ def load_event(name: str) -> dict[str, Any]:
     return event
 
 
-def invoke(handler_module: ModuleType, event: Any) -> dict[str, str]:
-    """One delivery to the handler, with a fresh Lambda context."""
-    result: dict[str, str] = handler_module.lambda_handler(event, LocalLambdaContext())
-    return result
+def handler_name(function: str) -> str:
+    """The name, in the handler module, of the entry point ``template.yaml`` gives a function (its logical id)."""
+    module_name, name = function_properties(TEMPLATE, function)["Handler"].rsplit(".", 1)
+    assert module_name == "engine_result_notifier.handler"
+    return name
+
+
+def entry_point(handler_module: ModuleType, function: str) -> Callable[..., dict[str, str]]:
+    """The handler ``template.yaml`` gives a function (its logical id), from the imported handler module."""
+    handler: Callable[..., dict[str, str]] = getattr(handler_module, handler_name(function))
+    return handler
+
+
+def invoke(handler_module: ModuleType, event: Any, function: str = NOTIFY_FUNCTION) -> dict[str, str]:
+    """One delivery to a function's entry point (the generic one by default), with a fresh Lambda context."""
+    return entry_point(handler_module, function)(event, LocalLambdaContext())
+
+
+def invoke_sample(handler_module: ModuleType, sample: str) -> dict[str, str]:
+    """One delivery of a sample in events/ to the function it is for."""
+    return invoke(handler_module, load_event(sample), SAMPLE_FUNCTIONS[sample])
 
 
 def nested(depth: int) -> Any:

@@ -68,11 +68,15 @@ class _XRayDaemon:
         self._socket.close()
 
 
-def run_in_lambda_process(events: list[Any], environment: dict[str, str]) -> LambdaRun:
+Delivery = tuple[str, Any]
+"""An event and the handler module's entry point it is delivered to (``provision_handler``, ...)."""
+
+
+def run_in_lambda_process(deliveries: list[Delivery], environment: dict[str, str]) -> LambdaRun:
     daemon = _XRayDaemon()
     with tempfile.TemporaryDirectory() as work:
         events_path, results_path = Path(work) / "events.json", Path(work) / "results.json"
-        events_path.write_text(json.dumps(events), encoding="utf-8")
+        events_path.write_text(json.dumps(deliveries), encoding="utf-8")
         lambda_environment = {
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",

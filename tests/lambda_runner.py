@@ -1,4 +1,4 @@
-"""The process ``tests.lambda_process`` starts: the handler invoked on each event, as Lambda would."""
+"""The process ``tests.lambda_process`` starts: each event delivered to its entry point, as Lambda would."""
 
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ def main() -> None:
     from local_aws.lambda_context import LocalLambdaContext  # noqa: PLC0415
 
     with open(events_path, encoding="utf-8") as events_file:
-        events = json.load(events_file)
+        deliveries = json.load(events_file)
     results = []
-    for event in events:
+    for entry_point, event in deliveries:
         os.environ["_X_AMZN_TRACE_ID"] = trace_header()
         try:
-            results.append({"result": handler.lambda_handler(event, LocalLambdaContext())})
+            results.append({"result": getattr(handler, entry_point)(event, LocalLambdaContext())})
         except Exception as error:  # noqa: BLE001 (reported as the Lambda runtime reports a function error)
             results.append({"errorType": type(error).__name__, "errorMessage": str(error)})
     with open(results_path, "w", encoding="utf-8") as results_file:

@@ -24,6 +24,13 @@ from engine_result_notifier.models import (
     WorkflowPayload,
 )
 
+ENTRY_POINT_OUTPUTS = {
+    Operation.PROVISION_PRODUCT: "NotifyProvisionResultFunctionArn",
+    Operation.UPDATE_PROVISIONED_PRODUCT: "NotifyUpdateResultFunctionArn",
+    Operation.TERMINATE_PROVISIONED_PRODUCT: "NotifyTerminateResultFunctionArn",
+}
+"""The stack output naming each operation's entry point: the reference engine's substitution of the same name."""
+
 STATUS_CHANGE_SOURCE = "aws.states"
 STATUS_CHANGE_DETAIL_TYPE = "Step Functions Execution Status Change"
 
@@ -52,12 +59,16 @@ def is_status_change(event: Mapping[str, Any]) -> bool:
     return event.get("source") == STATUS_CHANGE_SOURCE and event.get("detail-type") == STATUS_CHANGE_DETAIL_TYPE
 
 
-def parse_completion_event(event: Mapping[str, Any]) -> CompletionEvent:
-    """Read the engine's completion event (the reference Terraform engine's field names)."""
+def parse_completion_event(event: Mapping[str, Any], entry_operation: Operation | None) -> CompletionEvent:
+    """Read the engine's completion event (the reference Terraform engine's field names).
+
+    ``entry_operation`` is the operation of the entry point the event was delivered to, or None for the
+    generic one. The operation is never guessed: an entry point's own operation, or the event's.
+    """
     return CompletionEvent(
         workflow_token=_required_string(event, "token"),
         record_id=_required_string(event, "recordId"),
-        operation=_operation(event, "operation"),
+        operation=_completion_operation(event.get("operation"), entry_operation),
         outputs=_outputs(event.get("outputs")),
         tracer_tag=_tracer_tag(event.get("tracerTag")),
         engine_error=_engine_error(event),
@@ -131,10 +142,28 @@ def _optional_string(source: Mapping[str, Any], name: str, prefix: str = "") -> 
 def _operation(source: Mapping[str, Any], name: str, prefix: str = "") -> Operation:
     value = source.get(name)
     if value is None:
-        return Operation.PROVISION_PRODUCT
+        raise InvalidEventError(f"{prefix}{name}: is missing")
     if value not in _OPERATIONS:  # a membership test, not Operation(value): its error message is a repr
         raise InvalidEventError(f"{prefix}{name}: must be one of {', '.join(_OPERATIONS)}")
     return Operation(value)
+
+
+def _completion_operation(value: Any, entry_operation: Operation | None) -> Operation:
+    """The operation a completion event reports: fixed by its entry point, else named by the event."""
+    if value is None and entry_operation is not None:
+        return entry_operation
+    if value is None:
+        raise InvalidEventError(
+            "operation: is missing, and the generic entry point does not guess it: send operation, or invoke "
+            f"the entry point of the operation ({', '.join(ENTRY_POINT_OUTPUTS.values())})"
+        )
+    operation = _operation({"operation": value}, "operation")
+    if entry_operation is not None and operation is not entry_operation:
+        raise InvalidEventError(
+            f"operation: {operation.value} contradicts this entry point, which reports {entry_operation.value} "
+            f"results ({ENTRY_POINT_OUTPUTS[entry_operation]})"
+        )
+    return operation
 
 
 def _status(value: Any) -> Status | None:

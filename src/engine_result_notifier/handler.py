@@ -1,10 +1,18 @@
-"""The Lambda entry point: Powertools decorators and one call into the notifier."""
+"""The Lambda entry points: Powertools decorators and one call into the notifier.
+
+One function per operation, so that an engine with one notify Lambda per operation (AWS's reference Terraform
+engine) needs no ``operation`` in its events: the entry point fixes it. ``lambda_handler``, the generic one,
+takes events that name their operation and the safety net's status-change events. All four share the module's
+one ``Notifier``, created at cold start.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from engine_result_notifier.models import Operation
 from engine_result_notifier.notifier import Notifier
 from engine_result_notifier.observability import logger, metrics, tracer
 from engine_result_notifier.settings import Settings
@@ -12,11 +20,25 @@ from engine_result_notifier.settings import Settings
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    Handler = Callable[[dict[str, Any], LambdaContext], dict[str, str]]
+
 notifier = Notifier(Settings.from_environ(os.environ))
 
 
-@logger.inject_lambda_context(log_event=False, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    return notifier.handle(event, context)
+def _entry_point(operation: Operation | None) -> Handler:
+    """A Lambda handler that reports ``operation`` results (any operation the event names, if None)."""
+
+    @logger.inject_lambda_context(log_event=False, clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+        return notifier.handle(event, context, operation)
+
+    decorated: Handler = lambda_handler  # Powertools' decorators are typed as returning Any
+    return decorated
+
+
+lambda_handler = _entry_point(None)
+provision_handler = _entry_point(Operation.PROVISION_PRODUCT)
+update_handler = _entry_point(Operation.UPDATE_PROVISIONED_PRODUCT)
+terminate_handler = _entry_point(Operation.TERMINATE_PROVISIONED_PRODUCT)

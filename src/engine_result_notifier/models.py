@@ -33,7 +33,9 @@ class Outcome(StrEnum):
     DUPLICATE = "DUPLICATE"
     """The same notification was already made: no call, the stored result is returned."""
     CONFLICT = "CONFLICT"
-    """A different notification for the same operation and record was already made: no call."""
+    """A different notification for the same record was already made: no call, a warning."""
+    ALREADY_NOTIFIED = "ALREADY_NOTIFIED"
+    """A status change for a record already notified with other content: the safety net adds nothing, no call."""
     IGNORED = "IGNORED"
     """A status-change event for an execution that did not fail: nothing to notify."""
 

@@ -41,7 +41,7 @@ from engine_result_notifier.mapping import (
     request_for_completion,
     request_for_failed_execution,
 )
-from engine_result_notifier.models import IgnoredStatusChange, NotifyRequest, NotifyResult, Outcome
+from engine_result_notifier.models import IgnoredStatusChange, NotifyRequest, NotifyResult, Operation, Outcome
 from engine_result_notifier.observability import logger, metrics, tracer
 from engine_result_notifier.settings import Settings
 
@@ -54,11 +54,12 @@ if TYPE_CHECKING:
 IDEMPOTENCY_KEY_PREFIX = "engine-result-notification"
 """Fixed, so that keys do not change with the function's name and both event paths share them."""
 
-IDEMPOTENCY_KEY_FIELDS = "[operation, record_id]"
-"""One notification per operation and record: the key, whatever else the event holds."""
+IDEMPOTENCY_KEY_FIELDS = "record_id"
+"""One notification per record, whichever path or operation claims it: a record id names one request of one
+operation in Service Catalog, so two notifications for it can never both be made."""
 
-IDEMPOTENCY_PAYLOAD_FIELDS = "[status, failure_reason, outputs, unique_tag]"
-"""What makes a second notification for the same key a conflict rather than a duplicate (hashed)."""
+IDEMPOTENCY_PAYLOAD_FIELDS = "[operation, status, failure_reason, outputs, unique_tag]"
+"""What makes a second notification for the same record a conflict rather than a duplicate (hashed)."""
 
 
 def new_dynamodb_client() -> DynamoDBClient:
@@ -108,13 +109,17 @@ class Notifier:
     def dynamodb_client(self) -> DynamoDBClient:
         return self._dynamodb
 
-    def handle(self, event: Any, context: LambdaContext) -> dict[str, str]:
-        """Handle one delivery of a completion event or a status-change event; return a small result."""
+    def handle(self, event: Any, context: LambdaContext, entry_operation: Operation | None = None) -> dict[str, str]:
+        """Handle one delivery of a completion event or a status-change event; return a small result.
+
+        ``entry_operation`` is the operation of the entry point the event was delivered to (None: the generic
+        one, which also takes the safety net's status-change events).
+        """
         self._idempotency_config.register_lambda_context(context)
         # Powertools keeps dimensions across invocations when a flush had no metric: start clean.
         metrics.clear_metrics()
         try:
-            request = self._request_for(event)
+            request = self._request_for(event, entry_operation)
         except InvalidEventError as error:
             logger.warning("Event rejected: no notification can be made from it", reason=str(error))
             metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
@@ -129,16 +134,21 @@ class Notifier:
         tracer.put_annotation("operation", request.operation.value)
         tracer.put_annotation("status", request.status.value)
         metrics.add_dimension(name="operation", value=request.operation.value)
-        result = self._notify_exactly_once(request)
+        result = self._notify_exactly_once(request, from_safety_net=is_status_change(event))
         tracer.put_annotation("outcome", result.outcome)
         return result.to_response()
 
-    def _request_for(self, event: Any) -> NotifyRequest | IgnoredStatusChange:
+    def _request_for(self, event: Any, entry_operation: Operation | None) -> NotifyRequest | IgnoredStatusChange:
         if not isinstance(event, Mapping):
             raise InvalidEventError("event: must be a JSON object")
         if not is_status_change(event):
-            completion = parse_completion_event(event)
+            completion = parse_completion_event(event, entry_operation)
             return check_request(request_for_completion(completion, self._settings.sensitive_outputs))
+        if entry_operation is not None:
+            raise InvalidEventError(
+                f"event: a Step Functions status change, which only the generic function (NotifyFunction) takes; "
+                f"this entry point reports {entry_operation.value} results"
+            )
         change = parse_status_change(event)
         logger.append_keys(execution_arn=change.execution_arn)
         if change.status not in FAILED_EXECUTION_STATUSES:
@@ -146,20 +156,24 @@ class Notifier:
         workflow = parse_workflow_payload(change.execution_input, change.execution_arn)
         return check_request(request_for_failed_execution(change, workflow))
 
-    def _notify_exactly_once(self, request: NotifyRequest) -> NotifyResult:
+    def _notify_exactly_once(self, request: NotifyRequest, *, from_safety_net: bool) -> NotifyResult:
         try:
             result: NotifyResult = self._notify_once(request=request)
         except IdempotencyValidationError as error:
             if not _completed(error):
                 # The other notification may still fail and be released: this one must be retried, not dropped.
-                logger.info("A different notification for this operation and record is in progress; retry later")
+                logger.info("A different notification for this record is in progress; retry later")
                 metrics.add_metric(name="DeliveriesInProgress", unit=MetricUnit.Count, value=1)
                 raise IdempotencyAlreadyInProgressError(
-                    "a different notification for this operation and record is in progress"
+                    "a different notification for this record is in progress"
                 ) from error
-            logger.warning(
-                "Conflicting notification: a different one was already made for this operation and record; no call"
-            )
+            if from_safety_net:
+                # The engine notified and its execution then ended FAILED (the reference engine's Fail state after
+                # a failure notification): normal operation, nothing left to do.
+                logger.info("Record already notified: the safety net has nothing to add; no call")
+                metrics.add_metric(name="AlreadyNotified", unit=MetricUnit.Count, value=1)
+                return _result(request, Outcome.ALREADY_NOTIFIED)
+            logger.warning("Conflicting notification: a different one was already made for this record; no call")
             metrics.add_metric(name="Conflicts", unit=MetricUnit.Count, value=1)
             return _result(request, Outcome.CONFLICT)
         except IdempotencyAlreadyInProgressError:

@@ -19,12 +19,17 @@ from engine_result_notifier.errors import (
     NotificationRejectedError,
     ServiceCatalogUnavailableError,
 )
-from tests.conftest import SAMPLE_TOKEN, invoke, load_event, nested
+from tests.conftest import SAMPLE_FUNCTIONS, SAMPLE_TOKEN, invoke, invoke_sample, load_event, nested
 
 PROVISION = "notify_provision_product_engine_workflow_result"
 UPDATE = "notify_update_provisioned_product_engine_workflow_result"
 TERMINATE = "notify_terminate_provisioned_product_engine_workflow_result"
 TRACER_TAG = {"Key": "SERVICE_CATALOG_TERRAFORM_INTEGRATION-DO_NOT_DELETE"}
+OPERATIONS = {
+    PROVISION: "PROVISION_PRODUCT",
+    UPDATE: "UPDATE_PROVISIONED_PRODUCT",
+    TERMINATE: "TERMINATE_PROVISIONED_PRODUCT",
+}
 
 EXPECTED_REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "provision-succeeded.json": (
@@ -130,15 +135,73 @@ def test_sample_event_sends_the_exact_request(handler_module: ModuleType, stubbe
     method, expected = EXPECTED_REQUESTS[sample]
     stubber.add_response(method, {}, expected)
     # When the sample is delivered
-    result = invoke(handler_module, load_event(sample))
+    result = invoke_sample(handler_module, sample)
     # Then exactly that request was sent, and the result names what was notified
     assert result == {
         "outcome": "NOTIFIED",
         "recordId": expected["RecordId"],
-        "operation": load_event(sample).get("operation", "PROVISION_PRODUCT"),
+        "operation": OPERATIONS[method],
         "status": expected["Status"],
         "idempotencyToken": expected["IdempotencyToken"],
     }
+
+
+@pytest.mark.parametrize(
+    ("function", "method", "idempotency_token"),
+    [
+        ("NotifyProvisionResultFunction", PROVISION, "provision-rec-entry-point"),
+        ("NotifyUpdateResultFunction", UPDATE, "update-rec-entry-point"),
+        ("NotifyTerminateResultFunction", TERMINATE, "terminate-rec-entry-point"),
+    ],
+)
+def test_operation_entry_point_makes_its_own_call_for_an_event_without_operation(
+    handler_module: ModuleType, stubber: Stubber, function: str, method: str, idempotency_token: str
+) -> None:
+    event = {"token": SAMPLE_TOKEN, "recordId": "rec-entry-point"}
+    stubber.add_response(
+        method,
+        {},
+        {
+            "WorkflowToken": SAMPLE_TOKEN,
+            "RecordId": "rec-entry-point",
+            "Status": "SUCCEEDED",
+            "IdempotencyToken": idempotency_token,
+        },
+    )
+    assert invoke(handler_module, event, function)["operation"] == OPERATIONS[method]
+
+
+def test_event_contradicting_its_entry_point_raises_the_named_error_and_makes_no_call(
+    handler_module: ModuleType, stubber: Stubber
+) -> None:
+    # The reference engine's provision failure task names its operation; delivered to the update entry point
+    with pytest.raises(InvalidEventError, match="PROVISION_PRODUCT contradicts this entry point") as raised:
+        invoke(handler_module, load_event("provision-failed.json"), "NotifyUpdateResultFunction")
+    assert "NotifyUpdateResultFunctionArn" in str(raised.value)
+
+
+def test_generic_entry_point_never_guesses_a_missing_operation(handler_module: ModuleType, stubber: Stubber) -> None:
+    with pytest.raises(InvalidEventError, match="operation: is missing") as raised:
+        invoke(handler_module, load_event("provision-succeeded.json"))
+    for output in (
+        "NotifyProvisionResultFunctionArn",
+        "NotifyUpdateResultFunctionArn",
+        "NotifyTerminateResultFunctionArn",
+    ):
+        assert output in str(raised.value)
+
+
+def test_event_claiming_another_operation_for_a_notified_record_makes_no_second_call(
+    handler_module: ModuleType, stubber: Stubber
+) -> None:
+    # Given an update notified for its record
+    method, expected = EXPECTED_REQUESTS["update-succeeded.json"]
+    stubber.add_response(method, {}, expected)
+    invoke_sample(handler_module, "update-succeeded.json")
+    # When an event for the same record arrives at the provision entry point
+    result = invoke(handler_module, load_event("update-succeeded.json"), "NotifyProvisionResultFunction")
+    # Then it is a conflict on the record, not a second notification (the stubber has no response left)
+    assert (result["outcome"], result["operation"]) == ("CONFLICT", "PROVISION_PRODUCT")
 
 
 def test_duplicate_delivery_makes_no_second_call_and_returns_the_stored_result(
@@ -147,9 +210,9 @@ def test_duplicate_delivery_makes_no_second_call_and_returns_the_stored_result(
     # Given a notification already made
     method, expected = EXPECTED_REQUESTS["provision-succeeded.json"]
     stubber.add_response(method, {}, expected)
-    first = invoke(handler_module, load_event("provision-succeeded.json"))
+    first = invoke_sample(handler_module, "provision-succeeded.json")
     # When the same event is delivered again (the stubber has no response left: a call would fail the test)
-    second = invoke(handler_module, load_event("provision-succeeded.json"))
+    second = invoke_sample(handler_module, "provision-succeeded.json")
     # Then the stored result comes back, marked as a duplicate
     assert second == {**first, "outcome": "DUPLICATE"}
 
@@ -157,9 +220,9 @@ def test_duplicate_delivery_makes_no_second_call_and_returns_the_stored_result(
 def test_duplicate_with_other_carried_fields_is_still_a_duplicate(handler_module: ModuleType, stubber: Stubber) -> None:
     method, expected = EXPECTED_REQUESTS["terminate-succeeded.json"]
     stubber.add_response(method, {}, expected)
-    invoke(handler_module, load_event("terminate-succeeded.json"))
+    invoke_sample(handler_module, "terminate-succeeded.json")
     redelivered = {**load_event("terminate-succeeded.json"), "executionName": "retry-2", "awsAccountId": "444455556666"}
-    assert invoke(handler_module, redelivered)["outcome"] == "DUPLICATE"
+    assert invoke(handler_module, redelivered, SAMPLE_FUNCTIONS["terminate-succeeded.json"])["outcome"] == "DUPLICATE"
 
 
 def test_different_notification_for_the_same_record_makes_no_call_and_is_logged_as_a_conflict(
@@ -168,10 +231,10 @@ def test_different_notification_for_the_same_record_makes_no_call_and_is_logged_
     # Given a SUCCEEDED notification already made for the record
     method, expected = EXPECTED_REQUESTS["provision-succeeded.json"]
     stubber.add_response(method, {}, expected)
-    invoke(handler_module, load_event("provision-succeeded.json"))
-    # When a FAILED one arrives for the same operation and record
+    invoke_sample(handler_module, "provision-succeeded.json")
+    # When a FAILED one arrives for the same record
     failed = {**load_event("provision-succeeded.json"), "error": "States.TaskFailed", "errorMessage": "late"}
-    result = invoke(handler_module, failed)
+    result = invoke(handler_module, failed, SAMPLE_FUNCTIONS["provision-succeeded.json"])
     # Then no call is made, the result says conflict, and a warning says so
     assert result["outcome"] == "CONFLICT"
     assert result["status"] == "FAILED"
@@ -186,17 +249,17 @@ def test_throttled_notification_is_released_and_the_retry_sends_the_same_idempot
     # Given Service Catalog throttles the first delivery
     stubber.add_client_error(method, service_error_code="ThrottlingException", http_status_code=400)
     with pytest.raises(ServiceCatalogUnavailableError):
-        invoke(handler_module, load_event("update-succeeded.json"))
+        invoke_sample(handler_module, "update-succeeded.json")
     # When the state machine retries, Then the call is made again with the same IdempotencyToken
     stubber.add_response(method, {}, expected)
-    assert invoke(handler_module, load_event("update-succeeded.json"))["outcome"] == "NOTIFIED"
+    assert invoke_sample(handler_module, "update-succeeded.json")["outcome"] == "NOTIFIED"
 
 
 def test_server_error_is_a_retryable_error(handler_module: ModuleType, stubber: Stubber) -> None:
     method, _ = EXPECTED_REQUESTS["terminate-succeeded.json"]
     stubber.add_client_error(method, service_error_code="InternalFailure", http_status_code=500)
     with pytest.raises(ServiceCatalogUnavailableError, match="InternalFailure"):
-        invoke(handler_module, load_event("terminate-succeeded.json"))
+        invoke_sample(handler_module, "terminate-succeeded.json")
 
 
 @pytest.mark.parametrize("code", ["InvalidParametersException", "ResourceNotFoundException"])
@@ -206,24 +269,32 @@ def test_rejected_notification_raises_the_terminal_error(
     method, _ = EXPECTED_REQUESTS["provision-failed.json"]
     stubber.add_client_error(method, service_error_code=code, service_message=f"bad token {SAMPLE_TOKEN}")
     with pytest.raises(NotificationRejectedError, match=code) as raised:
-        invoke(handler_module, load_event("provision-failed.json"))
+        invoke_sample(handler_module, "provision-failed.json")
     assert SAMPLE_TOKEN not in str(raised.value)
 
 
 @pytest.mark.parametrize(
-    "event",
+    ("event", "reason"),
     [
-        {"recordId": "rec-1"},
-        {"token": SAMPLE_TOKEN, "recordId": "rec/!!"},
-        {"token": SAMPLE_TOKEN, "recordId": "rec-1", "status": "DONE"},
-        {"token": SAMPLE_TOKEN, "recordId": "rec-1", "tracerTag": {"key": "a;b", "value": "v"}},
-        ["not", "an", "object"],
+        ({"recordId": "rec-1", "operation": "PROVISION_PRODUCT"}, "token: is missing"),
+        ({"token": SAMPLE_TOKEN, "recordId": "rec/!!", "operation": "PROVISION_PRODUCT"}, "RecordId: may only hold"),
+        ({"token": SAMPLE_TOKEN, "recordId": "rec-1", "operation": "PROVISION_PRODUCT", "status": "DONE"}, "status:"),
+        (
+            {
+                "token": SAMPLE_TOKEN,
+                "recordId": "rec-1",
+                "operation": "PROVISION_PRODUCT",
+                "tracerTag": {"key": "a;b", "value": "v"},
+            },
+            "UniqueTag.Key: may only hold",
+        ),
+        (["not", "an", "object"], "event: must be a JSON object"),
     ],
 )
 def test_invalid_event_raises_the_named_error_and_makes_no_call(
-    handler_module: ModuleType, stubber: Stubber, event: Any
+    handler_module: ModuleType, stubber: Stubber, event: Any, reason: str
 ) -> None:
-    with pytest.raises(InvalidEventError):
+    with pytest.raises(InvalidEventError, match=reason):
         invoke(handler_module, event)
 
 
@@ -232,8 +303,8 @@ def test_the_token_and_sensitive_values_never_reach_the_logs(
 ) -> None:
     for sample, (method, expected) in EXPECTED_REQUESTS.items():
         stubber.add_response(method, {}, expected)
-        invoke(handler_module, load_event(sample))
-        invoke(handler_module, load_event(sample))
+        invoke_sample(handler_module, sample)
+        invoke_sample(handler_module, sample)
     logs = captured_logs.getvalue() + capsys.readouterr().out
     assert "Service Catalog notified" in logs
     assert SAMPLE_TOKEN not in logs
@@ -245,7 +316,7 @@ def test_the_idempotency_table_holds_no_token_and_no_output_value(
 ) -> None:
     method, expected = EXPECTED_REQUESTS["provision-succeeded-terraform-outputs.json"]
     stubber.add_response(method, {}, expected)
-    invoke(handler_module, load_event("provision-succeeded-terraform-outputs.json"))
+    invoke_sample(handler_module, "provision-succeeded-terraform-outputs.json")
     items = boto3.client("dynamodb", endpoint_url=dynamodb_url).scan(TableName=idempotency_table)["Items"]
     assert len(items) == 1
     stored = json.dumps(items)
@@ -260,12 +331,12 @@ def test_record_in_progress_raises_the_retryable_powertools_error(handler_module
 
     def deliver_again() -> None:
         with pytest.raises(IdempotencyAlreadyInProgressError):
-            invoke(handler_module, load_event("terminate-succeeded.json"))
+            invoke_sample(handler_module, "terminate-succeeded.json")
         refusals.append("second delivery refused")
 
     stubber.add_response(method, {}, expected)
     with while_calling_service_catalog(handler_module, deliver_again):
-        assert invoke(handler_module, load_event("terminate-succeeded.json"))["outcome"] == "NOTIFIED"
+        assert invoke_sample(handler_module, "terminate-succeeded.json")["outcome"] == "NOTIFIED"
     assert refusals == ["second delivery refused"]
 
 
@@ -279,7 +350,7 @@ def test_notification_is_counted_by_operation_and_status(
 ) -> None:
     method, expected = EXPECTED_REQUESTS["provision-failed.json"]
     stubber.add_response(method, {}, expected)
-    invoke(handler_module, load_event("provision-failed.json"))
+    invoke_sample(handler_module, "provision-failed.json")
     (document,) = emitted_metrics(capsys.readouterr().out)
     assert document["Notifications"] == [1.0]
     assert document["operation"] == "PROVISION_PRODUCT"
@@ -292,8 +363,8 @@ def test_duplicate_delivery_is_counted(
 ) -> None:
     method, expected = EXPECTED_REQUESTS["terminate-succeeded.json"]
     stubber.add_response(method, {}, expected)
-    invoke(handler_module, load_event("terminate-succeeded.json"))
-    invoke(handler_module, load_event("terminate-succeeded.json"))
+    invoke_sample(handler_module, "terminate-succeeded.json")
+    invoke_sample(handler_module, "terminate-succeeded.json")
     first, second = emitted_metrics(capsys.readouterr().out)
     assert "DuplicateDeliveries" not in first
     assert second["DuplicateDeliveries"] == [1.0]
@@ -305,7 +376,7 @@ def test_rejected_event_is_counted_without_the_dimensions_of_an_earlier_invocati
     method, _ = EXPECTED_REQUESTS["terminate-succeeded.json"]
     stubber.add_client_error(method, service_error_code="ThrottlingException")
     with pytest.raises(ServiceCatalogUnavailableError):
-        invoke(handler_module, load_event("terminate-succeeded.json"))
+        invoke_sample(handler_module, "terminate-succeeded.json")
     with pytest.raises(InvalidEventError):
         invoke(handler_module, {"recordId": "rec-1"})
     unavailable, rejected = emitted_metrics(capsys.readouterr().out)
@@ -320,7 +391,7 @@ def test_output_nested_too_deeply_raises_the_named_error_and_makes_no_call(
     # Found by the fuzzer: a RecursionError escaped the handler (from about 970 levels on Python 3.11).
     event = {"token": SAMPLE_TOKEN, "recordId": "rec-1", "outputs": [{"key": "deep", "value": nested(100_000)}]}
     with pytest.raises(InvalidEventError, match="nested too deeply"):
-        invoke(handler_module, event)
+        invoke(handler_module, event, "NotifyProvisionResultFunction")
 
 
 def test_different_notification_while_the_first_is_in_progress_raises_the_retryable_error(
@@ -334,12 +405,12 @@ def test_different_notification_while_the_first_is_in_progress_raises_the_retrya
     def deliver_failure() -> None:
         # When a FAILED notification for the same record arrives meanwhile
         with pytest.raises(IdempotencyAlreadyInProgressError, match="different notification"):
-            invoke(handler_module, failed)
+            invoke(handler_module, failed, SAMPLE_FUNCTIONS["provision-succeeded.json"])
         refusals.append("retry later")
 
     stubber.add_response(method, {}, expected)
     with while_calling_service_catalog(handler_module, deliver_failure):
-        invoke(handler_module, load_event("provision-succeeded.json"))
+        invoke_sample(handler_module, "provision-succeeded.json")
     # Then it was told to retry rather than dropped as a conflict
     assert refusals == ["retry later"]
 
@@ -350,7 +421,7 @@ def test_duplicate_of_a_result_stored_by_another_version_is_still_a_duplicate(
     # Given a notification made, whose stored result another version wrote (a field more, a field less)
     method, expected = EXPECTED_REQUESTS["terminate-succeeded.json"]
     stubber.add_response(method, {}, expected)
-    invoke(handler_module, load_event("terminate-succeeded.json"))
+    invoke_sample(handler_module, "terminate-succeeded.json")
     client = boto3.client("dynamodb", endpoint_url=dynamodb_url)
     (item,) = client.scan(TableName=idempotency_table)["Items"]
     stored = json.loads(item["data"]["S"])
@@ -363,6 +434,6 @@ def test_duplicate_of_a_result_stored_by_another_version_is_still_a_duplicate(
         ExpressionAttributeValues={":data": {"S": json.dumps({**stored, "added_later": "x"})}},
     )
     # When the event is delivered again, Then it is a duplicate, not a TypeError
-    result = invoke(handler_module, load_event("terminate-succeeded.json"))
+    result = invoke_sample(handler_module, "terminate-succeeded.json")
     assert result["outcome"] == "DUPLICATE"
     assert result["recordId"] == "rec-h3c6mzw2b7k4u"

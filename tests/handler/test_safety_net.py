@@ -11,11 +11,13 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from engine_result_notifier.errors import InvalidEventError
-from tests.conftest import SAMPLE_TOKEN, invoke, load_event
+from tests.conftest import SAMPLE_TOKEN, invoke, invoke_sample, load_event
 
 PROVISION = "notify_provision_product_engine_workflow_result"
 UPDATE = "notify_update_provisioned_product_engine_workflow_result"
 TERMINATE = "notify_terminate_provisioned_product_engine_workflow_result"
+UPDATE_ENTRY = "NotifyUpdateResultFunction"
+TERMINATE_ENTRY = "NotifyTerminateResultFunction"
 
 
 def failed_notification(record_id: str, token_prefix: str, reason: Any = ANY) -> dict[str, Any]:
@@ -56,7 +58,7 @@ def test_timed_out_execution_is_notified_with_a_reason_that_says_it_timed_out(
             "(States.Timeout).",
         ),
     )
-    result = invoke(handler_module, load_event("execution-timed-out.json"))
+    result = invoke_sample(handler_module, "execution-timed-out.json")
     assert result["operation"] == "UPDATE_PROVISIONED_PRODUCT"
 
 
@@ -71,7 +73,7 @@ def test_aborted_execution_is_notified_for_its_own_operation(handler_module: Mod
             "Service Catalog.",
         ),
     )
-    assert invoke(handler_module, load_event("execution-aborted.json"))["status"] == "FAILED"
+    assert invoke_sample(handler_module, "execution-aborted.json")["status"] == "FAILED"
 
 
 @pytest.mark.parametrize("status", ["SUCCEEDED", "RUNNING", "PENDING_REDRIVE"])
@@ -101,21 +103,66 @@ def test_input_left_out_raises_the_named_error_logs_the_execution_and_makes_no_c
     assert '"RejectedEvents":[1.0]' in capsys.readouterr().out
 
 
-def test_execution_failing_after_the_state_machine_notified_makes_no_second_call(
+def test_safety_net_is_quiet_about_a_record_the_state_machine_notified(
+    handler_module: ModuleType,
+    stubber: Stubber,
+    captured_logs: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given the reference engine's terminate task notified the record (its own event, at its entry point)
+    stubber.add_response(TERMINATE, {}, None)
+    invoke(handler_module, {**load_event("terminate-succeeded.json"), "recordId": "rec-a6ej4tq9zm2hv"}, TERMINATE_ENTRY)
+    # When the execution then ends ABORTED and the safety net receives its status change
+    result = invoke_sample(handler_module, "execution-aborted.json")
+    # Then no second call is made (the stubber has no response left), with an info line and a metric of its own
+    assert result["outcome"] == "ALREADY_NOTIFIED"
+    lines = [json.loads(line) for line in captured_logs.getvalue().splitlines()]
+    assert [line["level"] for line in lines if "already notified" in line["message"]] == ["INFO"]
+    assert [line for line in lines if line["level"] == "WARNING"] == []
+    assert '"AlreadyNotified":[1.0]' in capsys.readouterr().out
+
+
+def test_update_whose_engine_step_raised_is_notified_once_across_both_paths(
     handler_module: ModuleType, stubber: Stubber
 ) -> None:
-    # Given the state machine's notify step already reported the workflow
-    stubber.add_response(TERMINATE, {}, None)
-    completion = {"token": SAMPLE_TOKEN, "recordId": "rec-a6ej4tq9zm2hv", "operation": "TERMINATE_PROVISIONED_PRODUCT"}
-    invoke(handler_module, completion)
-    # When the execution fails afterwards and the safety net receives its status change
-    result = invoke(handler_module, load_event("execution-aborted.json"))
-    # Then no second call is made (the stubber has no response left)
-    assert result["outcome"] == "CONFLICT"
+    # Given the reference engine's update failure task (no operation in it) reported the engine step's error
+    failure = {
+        "token": SAMPLE_TOKEN,
+        "awsAccountId": "111122223333",
+        "provisionedProductId": "pp-7v4ekvrx2ydva",
+        "provisionedProductName": "orders-bucket",
+        "recordId": "rec-t8wq3kzr5nf2c",
+        "error": "TerraformApplyError",
+        "errorMessage": json.dumps({"errorMessage": "apply failed", "errorType": "TerraformApplyError"}),
+    }
+    stubber.add_response(UPDATE, {}, failed_notification("rec-t8wq3kzr5nf2c", "update"))
+    assert invoke(handler_module, failure, UPDATE_ENTRY)["outcome"] == "NOTIFIED"
+    # When its execution ends FAILED (the engine's Fail state: no error, no cause) and the status change arrives
+    change = load_event("execution-timed-out.json")
+    change["detail"].update(status="FAILED", error=None, cause=None)
+    result = invoke(handler_module, change)
+    # Then the safety net makes no second call: the key is the record, whatever the operation
+    assert (result["outcome"], result["operation"]) == ("ALREADY_NOTIFIED", "UPDATE_PROVISIONED_PRODUCT")
+
+
+def test_execution_input_without_operation_raises_the_named_error_and_makes_no_call(
+    handler_module: ModuleType, stubber: Stubber
+) -> None:
+    event = load_event("execution-failed.json")
+    workflow = json.loads(event["detail"]["input"])
+    del workflow["operation"]
+    event["detail"]["input"] = json.dumps(workflow)
+    with pytest.raises(InvalidEventError, match=r"input\.operation: is missing"):
+        invoke(handler_module, event)
+
+
+def test_status_change_at_an_operation_entry_point_is_refused(handler_module: ModuleType, stubber: Stubber) -> None:
+    with pytest.raises(InvalidEventError, match="only the generic function"):
+        invoke(handler_module, load_event("execution-failed.json"), "NotifyProvisionResultFunction")
 
 
 def test_status_change_delivered_twice_makes_one_call(handler_module: ModuleType, stubber: Stubber) -> None:
     stubber.add_response(PROVISION, {}, failed_notification("rec-m3xw8pq2vt6ra", "provision"))
-    first = invoke(handler_module, load_event("execution-failed.json"))
-    second = invoke(handler_module, load_event("execution-failed.json"))
+    first = invoke_sample(handler_module, "execution-failed.json")
+    second = invoke_sample(handler_module, "execution-failed.json")
     assert (first["outcome"], second["outcome"]) == ("NOTIFIED", "DUPLICATE")

@@ -32,7 +32,14 @@ def run_invoke(*arguments: str, **environment: str) -> subprocess.CompletedProce
 
 
 def test_invoke_notifies_then_shows_the_duplicate_suppressed() -> None:
-    completed = run_invoke("--event", "events/provision-succeeded.json", "--env-vars", "events/env.json")
+    completed = run_invoke(
+        "--function",
+        "NotifyProvisionResultFunction",
+        "--event",
+        "events/provision-succeeded.json",
+        "--env-vars",
+        "events/env.json",
+    )
     assert completed.returncode == 0, completed.stderr
     first, second = completed.stdout.split("(second delivery of the same event)")
     assert '"outcome": "NOTIFIED"' in first
@@ -46,7 +53,7 @@ def test_invoke_notifies_then_shows_the_duplicate_suppressed() -> None:
 def test_invoke_of_an_invalid_event_shows_the_named_error_and_fails(tmp_path: Path) -> None:
     event = tmp_path / "bad.json"
     event.write_text(json.dumps({"recordId": "rec-1"}), encoding="utf-8")
-    completed = run_invoke("--event", str(event))
+    completed = run_invoke("--function", "NotifyFunction", "--event", str(event))
     assert completed.returncode == 1
     assert '"errorType": "InvalidEventError"' in completed.stdout
     assert "Service Catalog received no request" in completed.stdout
@@ -56,7 +63,11 @@ def test_invoke_uses_a_service_catalog_endpoint_named_in_the_environment(
     service_catalog: ServiceCatalogEndpoint,
 ) -> None:
     completed = run_invoke(
-        "--event", "events/terminate-succeeded.json", AWS_ENDPOINT_URL_SERVICE_CATALOG=service_catalog.endpoint_url
+        "--function",
+        "NotifyTerminateResultFunction",
+        "--event",
+        "events/terminate-succeeded.json",
+        AWS_ENDPOINT_URL_SERVICE_CATALOG=service_catalog.endpoint_url,
     )
     assert completed.returncode == 0, completed.stderr
     assert [request.parameters["RecordId"] for request in service_catalog.accepted] == ["rec-h3c6mzw2b7k4u"]
@@ -79,3 +90,52 @@ def test_env_vars_file_overrides_only_variables_the_template_declares(tmp_path: 
 def test_invoke_sets_the_variables_the_lambda_runtime_sets(variable: str) -> None:
     template = load_template()
     assert variable in function_environment(template, function_properties(template), "NotifyFunction", None)
+
+
+@pytest.mark.parametrize(
+    ("function", "sample", "call"),
+    [
+        (
+            "NotifyUpdateResultFunction",
+            "events/update-succeeded.json",
+            "NotifyUpdateProvisionedProductEngineWorkflowResult",
+        ),
+        ("NotifyFunction", "events/execution-timed-out.json", "NotifyUpdateProvisionedProductEngineWorkflowResult"),
+        (
+            "NotifyFunction",
+            "events/terminate-failed-catch.json",
+            "NotifyTerminateProvisionedProductEngineWorkflowResult",
+        ),
+    ],
+)
+def test_invoke_runs_the_entry_point_of_the_function_it_is_given(function: str, sample: str, call: str) -> None:
+    completed = run_invoke("--function", function, "--event", sample)
+    assert completed.returncode == 0, completed.stderr
+    assert f"Service Catalog received {call}" in completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--function", "NotifyFunction", "--event", "README.md"], "README.md: is not JSON"),
+        (
+            ["--function", "NotifyFunction", "--event", "events/no-such-event.json"],
+            "events/no-such-event.json: cannot be read",
+        ),
+        (
+            ["--function", "NotifyFunction", "--event", "events/provision-succeeded.json", "--env-vars", "Makefile"],
+            "Makefile: is not JSON",
+        ),
+        (
+            ["--function", "NoSuchFunction", "--event", "events/provision-succeeded.json"],
+            "the template has NotifyFunction, ",
+        ),
+    ],
+)
+def test_invoke_with_a_bad_argument_says_so_in_one_line_and_fails(arguments: list[str], message: str) -> None:
+    completed = run_invoke(*arguments)
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    (error,) = [line for line in completed.stderr.splitlines() if not line.startswith(("usage: ", " "))]
+    assert error.startswith("python -m local_aws.invoke: error: ")
+    assert message in error

@@ -19,14 +19,16 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from engine_result_notifier.errors import IdempotencyStoreUnavailableError, ServiceCatalogUnavailableError
+from engine_result_notifier.models import Operation
 from engine_result_notifier.notifier import Notifier
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
-from tests.conftest import EVENTS, SAMPLE_TOKEN, TABLE_NAME, load_event
+from tests.conftest import EVENTS, SAMPLE_FUNCTIONS, SAMPLE_TOKEN, TABLE_NAME, invoke, invoke_sample, load_event
 from tests.integration.conftest import client_without_retries
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_PROGRESS = "IN_PROGRESS"
+PROVISION, TERMINATE = Operation.PROVISION_PRODUCT, Operation.TERMINATE_PROVISIONED_PRODUCT
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -45,10 +47,11 @@ def table_items(dynamodb_url: str) -> list[dict[str, Any]]:
     return items
 
 
-def deliver(notifier: Notifier, event: dict[str, Any]) -> str:
-    """One delivery; the outcome, or IN_PROGRESS for the documented retryable refusal."""
+def deliver(notifier: Notifier, event: dict[str, Any], operation: Operation = PROVISION) -> str:
+    """One delivery to the operation's entry point; the outcome, or IN_PROGRESS for the documented retryable
+    refusal."""
     try:
-        return notifier.handle(event, LocalLambdaContext())["outcome"]
+        return notifier.handle(event, LocalLambdaContext(), operation)["outcome"]
     except IdempotencyAlreadyInProgressError:
         return IN_PROGRESS
 
@@ -56,7 +59,7 @@ def deliver(notifier: Notifier, event: dict[str, Any]) -> str:
 def test_the_installed_botocore_protocol_is_served(
     local_services: ModuleType, service_catalog: ServiceCatalogEndpoint
 ) -> None:
-    local_services.lambda_handler(load_event("terminate-succeeded.json"), LocalLambdaContext())
+    invoke_sample(local_services, "terminate-succeeded.json")
     (request,) = service_catalog.accepted
     model = boto3.client("servicecatalog").meta.service_model
     assert request.protocol == model.resolved_protocol
@@ -108,11 +111,10 @@ def test_throttling_past_botocores_retries_then_recovery_sends_the_same_idempote
 ) -> None:
     # Given Service Catalog throttles every attempt botocore makes (SERVICE_CATALOG_MAX_ATTEMPTS=2 here)
     service_catalog.throttle(2)
-    event = load_event("update-succeeded.json")
     with pytest.raises(ServiceCatalogUnavailableError, match="ThrottlingException"):
-        local_services.lambda_handler(event, LocalLambdaContext())
+        invoke_sample(local_services, "update-succeeded.json")
     # When the state machine retries after the throttling stops
-    result = local_services.lambda_handler(event, LocalLambdaContext())
+    result = invoke_sample(local_services, "update-succeeded.json")
     # Then the retry went through, and every attempt carried the same IdempotencyToken
     assert result["outcome"] == "NOTIFIED"
     tokens = [request.parameters["IdempotencyToken"] for request in service_catalog.requests]
@@ -125,7 +127,7 @@ def test_server_errors_raise_the_retryable_error_and_record_nothing_as_done(
 ) -> None:
     service_catalog.fail(2)
     with pytest.raises(ServiceCatalogUnavailableError, match="HTTP 500"):
-        local_services.lambda_handler(load_event("terminate-succeeded.json"), LocalLambdaContext())
+        invoke_sample(local_services, "terminate-succeeded.json")
     assert len(service_catalog.requests) == 2
     assert table_items(dynamodb_url) == []
 
@@ -135,7 +137,7 @@ def test_unreachable_service_catalog_raises_the_retryable_error_and_records_noth
 ) -> None:
     notifier = new_notifier(service_catalog_client=client_without_retries("servicecatalog", closed_port_url))
     with pytest.raises(ServiceCatalogUnavailableError, match="could not be reached"):
-        notifier.handle(load_event("provision-succeeded.json"), LocalLambdaContext())
+        notifier.handle(load_event("provision-succeeded.json"), LocalLambdaContext(), PROVISION)
     assert table_items(dynamodb_url) == []
 
 
@@ -144,7 +146,7 @@ def test_unreachable_idempotency_table_raises_the_retryable_error_and_makes_no_c
 ) -> None:
     notifier = new_notifier(dynamodb_client=client_without_retries("dynamodb", closed_port_url))
     with pytest.raises(IdempotencyStoreUnavailableError):
-        notifier.handle(load_event("provision-succeeded.json"), LocalLambdaContext())
+        notifier.handle(load_event("provision-succeeded.json"), LocalLambdaContext(), PROVISION)
     assert service_catalog.requests == []
 
 
@@ -153,7 +155,7 @@ def test_rejected_record_raises_the_terminal_error_and_records_nothing_as_done(
 ) -> None:
     service_catalog.reject("rec-h3c6mzw2b7k4u", "ResourceNotFoundException")
     with pytest.raises(Exception, match="ResourceNotFoundException") as raised:
-        local_services.lambda_handler(load_event("terminate-succeeded.json"), LocalLambdaContext())
+        invoke_sample(local_services, "terminate-succeeded.json")
     assert type(raised.value).__name__ == "NotificationRejectedError"
     assert table_items(dynamodb_url) == []
 
@@ -180,10 +182,10 @@ def test_invocation_killed_mid_call_blocks_retries_only_until_its_timeout(
     event = json.loads(event_path.read_text(encoding="utf-8"))
     assert time.time() < in_progress_expiry
     with pytest.raises(IdempotencyAlreadyInProgressError):
-        local_services.lambda_handler(event, LocalLambdaContext())
+        invoke(local_services, event, SAMPLE_FUNCTIONS["terminate-succeeded.json"])
     # And once the timeout has passed, a retry goes through
     outcomes: list[str] = []
-    wait_for(lambda: outcomes.append(deliver(local_services.notifier, event)) or outcomes[-1] != IN_PROGRESS)
+    wait_for(lambda: outcomes.append(deliver(local_services.notifier, event, TERMINATE)) or outcomes[-1] != IN_PROGRESS)
     assert outcomes[-1] == "NOTIFIED"
     assert time.time() >= in_progress_expiry
     wait_for(lambda: service_catalog.in_flight == 0)
@@ -193,5 +195,5 @@ _INVOKE_ONCE = """
 import json, sys
 from engine_result_notifier import handler
 from local_aws.lambda_context import LocalLambdaContext
-handler.lambda_handler(json.load(open(sys.argv[1])), LocalLambdaContext(timeout_seconds=float(sys.argv[2])))
+handler.terminate_handler(json.load(open(sys.argv[1])), LocalLambdaContext(timeout_seconds=float(sys.argv[2])))
 """

@@ -17,20 +17,32 @@ from typing import Any
 import boto3
 
 from local_aws.service_catalog import ServiceCatalogEndpoint
-from tests.conftest import EVENTS, SAMPLE_TOKEN, TABLE_NAME
-from tests.lambda_process import run_in_lambda_process
+from local_aws.template import NOTIFY_FUNCTION
+from tests.conftest import EVENTS, SAMPLE_FUNCTIONS, SAMPLE_TOKEN, TABLE_NAME, handler_name
+from tests.lambda_process import Delivery, run_in_lambda_process
 
 SAMPLE_SENSITIVE_VALUE = "correct-horse-battery-staple"
 GENERATED = 150
 
 
-def secret_bearing_event(random: Random) -> tuple[dict[str, Any], list[str]]:
-    """An event holding a token and sensitive values (in either output shape, or in an error), and its secrets."""
+OPERATION_ENTRY_POINTS = {
+    "PROVISION_PRODUCT": handler_name("NotifyProvisionResultFunction"),
+    "UPDATE_PROVISIONED_PRODUCT": handler_name("NotifyUpdateResultFunction"),
+    "TERMINATE_PROVISIONED_PRODUCT": handler_name("NotifyTerminateResultFunction"),
+}
+GENERIC_ENTRY_POINT = handler_name(NOTIFY_FUNCTION)
+
+
+def secret_bearing_event(random: Random) -> tuple[Delivery, list[str]]:
+    """A delivery of an event holding a token and sensitive values (in either output shape, or in an error),
+    to an entry point that takes it (its operation's, or the generic one with the operation named), and its
+    secrets."""
     token = base64.b64encode(random.randbytes(random.randint(18, 60))).decode()
     marker = f"s3cr3t-{random.randbytes(8).hex()}"
     record_id = f"rec-{random.randbytes(6).hex()}"
     sensitive_value = random.choice([marker, {"password": marker}, [marker, 1]])
     kind = random.choice(["listed", "terraform", "failed", "status-change"])
+    operation = random.choice(list(OPERATION_ENTRY_POINTS))
     event: dict[str, Any] = {"token": token, "recordId": record_id}
     if kind == "listed":
         event["outputs"] = [
@@ -39,7 +51,6 @@ def secret_bearing_event(random: Random) -> tuple[dict[str, Any], list[str]]:
         ]
     elif kind == "terraform":
         event["outputs"] = {"pw": {"value": sensitive_value, "type": "string", "sensitive": True}}
-        event["operation"] = random.choice(["PROVISION_PRODUCT", "UPDATE_PROVISIONED_PRODUCT"])
     elif kind == "failed":
         # An engine that dumps its own input into the error: the token reaches the failure reason.
         event.update(error="States.TaskFailed", errorMessage=f"apply failed for input {json.dumps(event)}")
@@ -50,16 +61,27 @@ def secret_bearing_event(random: Random) -> tuple[dict[str, Any], list[str]]:
             "status": "FAILED",
             "error": "States.TaskFailed",
             "cause": f"engine crashed holding {token}",
-            "input": json.dumps({"token": token, "recordId": record_id}),
+            "input": json.dumps({"token": token, "recordId": record_id, "operation": operation}),
             "inputDetails": {"included": True},
         }
-        event = {"source": "aws.states", "detail-type": "Step Functions Execution Status Change", "detail": detail}
-    return event, [token, marker] if kind in ("listed", "terraform") else [token]
+        status_change = {
+            "source": "aws.states",
+            "detail-type": "Step Functions Execution Status Change",
+            "detail": detail,
+        }
+        return (GENERIC_ENTRY_POINT, status_change), [token]
+    if random.random() < 0.5:
+        return (GENERIC_ENTRY_POINT, {**event, "operation": operation}), _secrets(kind, token, marker)
+    return (OPERATION_ENTRY_POINTS[operation], event), _secrets(kind, token, marker)
 
 
-def sample_events() -> list[dict[str, Any]]:
+def _secrets(kind: str, token: str, marker: str) -> list[str]:
+    return [token, marker] if kind in ("listed", "terraform") else [token]
+
+
+def sample_deliveries() -> list[Delivery]:
     return [
-        json.loads(path.read_text(encoding="utf-8"))
+        (handler_name(SAMPLE_FUNCTIONS[path.name]), json.loads(path.read_text(encoding="utf-8")))
         for path in sorted(EVENTS.glob("*.json"))
         if path.name != "env.json"
     ]
@@ -71,10 +93,10 @@ def test_no_token_and_no_sensitive_value_is_written_anywhere(
     random = Random(20261126)  # noqa: S311 (a fixed seed for repeatable test data, not a secret)
     generated = [secret_bearing_event(random) for _ in range(GENERATED)]
     # Given every sample and the generated events, each delivered twice
-    events = sample_events() + [event for event, _ in generated]
+    deliveries = sample_deliveries() + [delivery for delivery, _ in generated]
     secrets = {SAMPLE_TOKEN, SAMPLE_SENSITIVE_VALUE} | {secret for _, found in generated for secret in found}
     run = run_in_lambda_process(
-        events + events,
+        deliveries + deliveries,
         {
             "IDEMPOTENCY_TABLE_NAME": TABLE_NAME,
             "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,

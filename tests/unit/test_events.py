@@ -14,9 +14,11 @@ from engine_result_notifier.events import (
 from engine_result_notifier.models import EngineError, EngineOutput, Operation, Status, UniqueTag
 from tests.conftest import SAMPLE_TOKEN, load_event, nested
 
+PROVISION = Operation.PROVISION_PRODUCT
+
 
 def test_reference_engine_success_event_is_read() -> None:
-    event = parse_completion_event(load_event("provision-succeeded.json"))
+    event = parse_completion_event(load_event("provision-succeeded.json"), PROVISION)
     assert event.record_id == "rec-ka2yffz3cwguk"
     assert event.operation is Operation.PROVISION_PRODUCT
     assert event.tracer_tag == UniqueTag(
@@ -29,24 +31,27 @@ def test_reference_engine_success_event_is_read() -> None:
 
 
 def test_fields_the_package_does_not_use_are_carried() -> None:
-    event = parse_completion_event(load_event("provision-succeeded.json"))
+    event = parse_completion_event(load_event("provision-succeeded.json"), PROVISION)
     assert event.carried == {"awsAccountId": "111122223333", "provisionedProductName": "orders-bucket"}
     assert event.provisioned_product_id == "pp-7v4ekvrx2ydva"
 
 
 def test_the_token_is_not_in_the_models_repr() -> None:
-    assert SAMPLE_TOKEN not in repr(parse_completion_event(load_event("provision-succeeded.json")))
+    assert SAMPLE_TOKEN not in repr(parse_completion_event(load_event("provision-succeeded.json"), PROVISION))
 
 
 def test_error_fields_take_precedence_over_error_info() -> None:
     event = parse_completion_event(
-        {"token": "t", "recordId": "r", "error": "E", "errorMessage": "M", "errorInfo": {"Error": "X", "Cause": "Y"}}
+        {"token": "t", "recordId": "r", "error": "E", "errorMessage": "M", "errorInfo": {"Error": "X", "Cause": "Y"}},
+        PROVISION,
     )
     assert event.engine_error == EngineError(error="E", cause="M")
 
 
 def test_explicit_status_is_read() -> None:
-    assert parse_completion_event({"token": "t", "recordId": "r", "status": "FAILED"}).status is Status.FAILED
+    assert (
+        parse_completion_event({"token": "t", "recordId": "r", "status": "FAILED"}, PROVISION).status is Status.FAILED
+    )
 
 
 @pytest.mark.parametrize(
@@ -74,13 +79,51 @@ def test_malformed_completion_event_raises_a_named_error_naming_the_field(
     event: dict[str, object], message: str
 ) -> None:
     with pytest.raises(InvalidEventError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        parse_completion_event(event)
+        parse_completion_event(event, PROVISION)
 
 
 def test_error_message_never_quotes_the_token() -> None:
     with pytest.raises(InvalidEventError) as raised:
-        parse_completion_event({"token": SAMPLE_TOKEN, "recordId": "r", "operation": SAMPLE_TOKEN})
+        parse_completion_event({"token": SAMPLE_TOKEN, "recordId": "r", "operation": SAMPLE_TOKEN}, PROVISION)
     assert SAMPLE_TOKEN not in str(raised.value)
+
+
+@pytest.mark.parametrize("operation", list(Operation))
+def test_entry_point_of_an_operation_fixes_it_for_an_event_that_names_none(operation: Operation) -> None:
+    assert parse_completion_event({"token": "t", "recordId": "r"}, operation).operation is operation
+
+
+@pytest.mark.parametrize("operation", list(Operation))
+def test_event_naming_the_operation_of_its_entry_point_is_read(operation: Operation) -> None:
+    assert (
+        parse_completion_event({"token": "t", "recordId": "r", "operation": operation.value}, operation).operation
+        is operation
+    )
+
+
+def test_event_contradicting_its_entry_point_raises_a_named_error_naming_both_operations() -> None:
+    event = {"token": "t", "recordId": "r", "operation": "PROVISION_PRODUCT"}
+    with pytest.raises(
+        InvalidEventError, match=r"PROVISION_PRODUCT contradicts .* reports TERMINATE_PROVISIONED_PRODUCT"
+    ):
+        parse_completion_event(event, Operation.TERMINATE_PROVISIONED_PRODUCT)
+
+
+@pytest.mark.parametrize("operation", list(Operation))
+def test_generic_entry_point_takes_the_operation_the_event_names(operation: Operation) -> None:
+    assert (
+        parse_completion_event({"token": "t", "recordId": "r", "operation": operation.value}, None).operation
+        is operation
+    )
+
+
+def test_generic_entry_point_refuses_an_event_without_operation_naming_the_entry_points() -> None:
+    with pytest.raises(
+        InvalidEventError,
+        match=r"operation: is missing.*NotifyProvisionResultFunctionArn, NotifyUpdateResultFunctionArn, "
+        "NotifyTerminateResultFunctionArn",
+    ):
+        parse_completion_event({"token": "t", "recordId": "r"}, None)
 
 
 def test_status_change_event_is_recognised() -> None:
@@ -122,6 +165,7 @@ def test_input_marked_not_included_is_treated_as_left_out() -> None:
         ("[1]", "its input is not a JSON object"),
         ('{"recordId": "r"}', "input.token: is missing"),
         ('{"token": "t"}', "input.recordId: is missing"),
+        ('{"token": "t", "recordId": "r"}', "input.operation: is missing"),
     ],
 )
 def test_input_without_token_and_record_id_raises_a_named_error(execution_input: str, message: str) -> None:
@@ -137,7 +181,7 @@ def test_status_change_without_detail_raises_a_named_error() -> None:
 def test_error_message_nested_deeper_than_json_can_write_is_an_invalid_event() -> None:
     # Found by the fuzzer: a RecursionError escaped the handler.
     with pytest.raises(InvalidEventError, match="errorMessage: nested too deeply"):
-        parse_completion_event({"token": "t", "recordId": "r", "errorMessage": nested(100_000)})
+        parse_completion_event({"token": "t", "recordId": "r", "errorMessage": nested(100_000)}, PROVISION)
 
 
 def test_execution_input_nested_deeper_than_json_can_read_is_an_invalid_event() -> None:
@@ -149,4 +193,4 @@ def test_execution_input_nested_deeper_than_json_can_read_is_an_invalid_event() 
 def test_deeply_nested_operation_or_status_is_an_invalid_event_not_a_recursion_error(field: str) -> None:
     # Found by the fuzzer: Enum(value) puts repr(value) in its error, and that repr recursed too deep.
     with pytest.raises(InvalidEventError, match=f"{field}: must be"):
-        parse_completion_event({"token": "t", "recordId": "r", field: nested(100_000)})
+        parse_completion_event({"token": "t", "recordId": "r", field: nested(100_000)}, PROVISION)

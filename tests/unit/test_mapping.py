@@ -37,11 +37,11 @@ LAMBDA_CAUSE = json.dumps(
 
 
 def completion(**fields: object) -> dict[str, object]:
-    return {"token": SAMPLE_TOKEN, "recordId": "rec-1", **fields}
+    return {"token": SAMPLE_TOKEN, "recordId": "rec-1", "operation": "PROVISION_PRODUCT", **fields}
 
 
 def request_for(event: dict[str, object], sensitive: SensitiveOutputs = SensitiveOutputs.REDACT):  # type: ignore[no-untyped-def]
-    return request_for_completion(parse_completion_event(event), sensitive)
+    return request_for_completion(parse_completion_event(event, None), sensitive)
 
 
 # WorkflowToken, RecordId, status and operation
@@ -89,10 +89,6 @@ def test_explicit_failure_reason_overrides_the_derived_one() -> None:
 def test_blank_explicit_failure_reason_falls_back_to_the_derived_one() -> None:
     request = request_for(completion(error="States.Timeout", failureReason=" \u001b[0m "))
     assert request.failure_reason == "The provisioning workflow timed out (States.Timeout)."
-
-
-def test_operation_defaults_to_provision() -> None:
-    assert request_for(completion()).operation is Operation.PROVISION_PRODUCT
 
 
 @pytest.mark.parametrize("operation", list(Operation))

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import pytest
 
-from local_aws.template import function_properties, load_template, resource
+from engine_result_notifier.models import Operation
+from local_aws.template import function_properties, functions, load_template, resource
+
+ENTRY_POINTS = {
+    "NotifyFunction": "engine_result_notifier.handler.lambda_handler",
+    "NotifyProvisionResultFunction": "engine_result_notifier.handler.provision_handler",
+    "NotifyUpdateResultFunction": "engine_result_notifier.handler.update_handler",
+    "NotifyTerminateResultFunction": "engine_result_notifier.handler.terminate_handler",
+}
+# The reference Terraform engine's DefinitionSubstitutions, and the operation each of its notify Lambdas reports.
+REFERENCE_ENGINE_SUBSTITUTIONS = {
+    "NotifyProvisionResultFunctionArn": Operation.PROVISION_PRODUCT,
+    "NotifyUpdateResultFunctionArn": Operation.UPDATE_PROVISIONED_PRODUCT,
+    "NotifyTerminateResultFunctionArn": Operation.TERMINATE_PROVISIONED_PRODUCT,
+}
 
 
 @pytest.fixture(scope="module")
@@ -14,12 +29,40 @@ def template() -> dict[str, Any]:
     return load_template()
 
 
-def test_function_runs_the_lambda_runtime_traced(template: dict[str, Any]) -> None:
-    properties = function_properties(template)
+@pytest.mark.parametrize("function", sorted(ENTRY_POINTS))
+def test_every_entry_point_runs_the_lambda_runtime_traced_with_the_shared_code_role_and_logs(
+    template: dict[str, Any], function: str
+) -> None:
+    properties = function_properties(template, function)
     assert properties["Runtime"] == "python3.13"
     assert properties["Architectures"] == ["arm64"]
     assert properties["Tracing"] == "Active"
-    assert properties["Handler"] == "engine_result_notifier.handler.lambda_handler"
+    assert properties["CodeUri"] == "src/"
+    assert properties["Handler"] == ENTRY_POINTS[function]
+    assert properties["Role"] == {"Fn::GetAtt": ["NotifierRole", "Arn"]}
+    assert properties["LoggingConfig"]["LogGroup"] == {"Ref": "NotifierLogGroup"}
+    assert "IDEMPOTENCY_TABLE_NAME" in properties["Environment"]["Variables"]
+
+
+def test_the_template_has_exactly_the_four_entry_points(template: dict[str, Any]) -> None:
+    assert sorted(functions(template)) == sorted(ENTRY_POINTS)
+
+
+@pytest.mark.parametrize(("output", "operation"), sorted(REFERENCE_ENGINE_SUBSTITUTIONS.items()))
+def test_each_reference_engine_substitution_is_an_output_naming_the_entry_point_of_its_operation(
+    template: dict[str, Any], handler_module: ModuleType, output: str, operation: Operation
+) -> None:
+    (function, attribute) = template["Outputs"][output]["Value"]["Fn::GetAtt"]
+    assert attribute == "Arn"
+    handler_name = function_properties(template, function)["Handler"].rsplit(".", 1)[1]
+    assert (
+        getattr(handler_module, handler_name)
+        is {
+            Operation.PROVISION_PRODUCT: handler_module.provision_handler,
+            Operation.UPDATE_PROVISIONED_PRODUCT: handler_module.update_handler,
+            Operation.TERMINATE_PROVISIONED_PRODUCT: handler_module.terminate_handler,
+        }[operation]
+    )
 
 
 def test_safety_net_rule_matches_failed_timed_out_and_aborted_executions_of_the_engine(
@@ -64,14 +107,21 @@ def test_example_state_machine_is_created_only_on_request(template: dict[str, An
     assert state_machine["Properties"]["DefinitionUri"] == "statemachine/engine.asl.json"
 
 
-def policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every statement of every policy in the template: roles' inline policies, queue and key policies."""
+def role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every statement of every identity policy: IAM roles' and SAM resources' inline policies."""
     statements: list[dict[str, Any]] = []
     for resource_ in template["Resources"].values():
+        for policy in resource_.get("Properties", {}).get("Policies", []):
+            if isinstance(policy, dict):
+                statements.extend(policy.get("PolicyDocument", policy).get("Statement", []))
+    return statements
+
+
+def policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every statement of every policy in the template: identity policies, queue and key policies."""
+    statements = role_statements(template)
+    for resource_ in template["Resources"].values():
         properties = resource_.get("Properties", {})
-        for policy in properties.get("Policies", []):
-            if isinstance(policy, dict) and "Statement" in policy:
-                statements.extend(policy["Statement"])
         for document in (properties.get("PolicyDocument"), properties.get("KeyPolicy")):
             if document:
                 statements.extend(document["Statement"])
@@ -84,7 +134,8 @@ def actions(statement: dict[str, Any]) -> list[str]:
 
 
 def test_the_template_has_policies_to_check(template: dict[str, Any]) -> None:
-    assert len(policy_statements(template)) >= 7
+    assert len(role_statements(template)) >= 7
+    assert len(policy_statements(template)) >= 11
 
 
 def test_no_allow_statement_grants_a_wildcard_action(template: dict[str, Any]) -> None:
@@ -98,20 +149,29 @@ def test_no_allow_statement_grants_a_wildcard_action(template: dict[str, Any]) -
     assert wildcards == []
 
 
-def test_only_the_notify_actions_are_granted_on_every_resource_of_an_iam_policy(template: dict[str, Any]) -> None:
-    role_statements = [
-        statement
-        for resource_ in template["Resources"].values()
-        for policy in resource_.get("Properties", {}).get("Policies", [])
-        if isinstance(policy, dict)
-        for statement in policy["Statement"]
-    ]
-    on_everything = {action for s in role_statements if s["Resource"] == "*" for action in actions(s)}
+def test_only_actions_that_support_no_resource_type_are_granted_on_every_resource(template: dict[str, Any]) -> None:
+    on_everything = {action for s in role_statements(template) if s["Resource"] == "*" for action in actions(s)}
     assert on_everything == {
         "servicecatalog:NotifyProvisionProductEngineWorkflowResult",
         "servicecatalog:NotifyUpdateProvisionedProductEngineWorkflowResult",
         "servicecatalog:NotifyTerminateProvisionedProductEngineWorkflowResult",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
     }
+
+
+def test_logs_are_written_only_to_the_notifiers_log_group(template: dict[str, Any]) -> None:
+    (logs,) = [s for s in role_statements(template) if any(a.startswith("logs:") for a in actions(s))]
+    assert sorted(actions(logs)) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert logs["Resource"] == {"Fn::GetAtt": ["NotifierLogGroup", "Arn"]}
+
+
+def test_the_errors_alarm_adds_up_every_entry_points_errors(template: dict[str, Any]) -> None:
+    metrics = resource(template, "NotifyFunctionErrorsAlarm")["Properties"]["Metrics"]
+    watched = {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"] for m in metrics if "MetricStat" in m}
+    (expression,) = [m["Expression"] for m in metrics if "Expression" in m]
+    assert watched == set(ENTRY_POINTS)
+    assert expression == f"SUM([{', '.join(m['Id'] for m in metrics if 'MetricStat' in m)}])"
 
 
 def test_dynamodb_access_is_only_the_four_item_actions_on_the_idempotency_table(template: dict[str, Any]) -> None:
@@ -142,14 +202,13 @@ def test_the_dead_letter_queue_refuses_transport_without_tls(template: dict[str,
 
 
 def test_the_functions_logs_have_a_retention(template: dict[str, Any]) -> None:
-    log_group = resource(template, "NotifyFunctionLogGroup")["Properties"]
-    assert log_group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${NotifyFunction}"}
+    log_group = resource(template, "NotifierLogGroup")["Properties"]
     assert log_group["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
     assert template["Parameters"]["LogRetentionInDays"]["Default"] > 0
 
 
-def test_tracing_is_active_on_the_function_and_the_example_state_machine(template: dict[str, Any]) -> None:
-    assert function_properties(template)["Tracing"] == "Active"
+def test_tracing_is_active_on_the_functions_and_the_example_state_machine(template: dict[str, Any]) -> None:
+    assert all(function_properties(template, function)["Tracing"] == "Active" for function in ENTRY_POINTS)
     assert resource(template, "ExampleEngineStateMachine")["Properties"]["Tracing"] == {"Enabled": True}
 
 
