@@ -32,6 +32,7 @@ SAMPLE_FUNCTIONS = {
     "provision-succeeded.json": "NotifyProvisionResultFunction",
     "provision-failed.json": "NotifyProvisionResultFunction",
     "update-succeeded.json": "NotifyUpdateResultFunction",
+    "update-failed.json": "NotifyUpdateResultFunction",
     "terminate-succeeded.json": "NotifyTerminateResultFunction",
     "terminate-failed.json": "NotifyTerminateResultFunction",
     # Events that name their operation, and the safety net's status changes: the generic entry point.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from engine_result_notifier.constraints import FAILURE_REASON_MAX_LENGTH
@@ -28,9 +28,27 @@ SENSITIVE_PLACEHOLDER = "<sensitive>"
 TRUNCATION_MARKER = "[truncated] "
 """Put where a failure reason was cut: the head goes, the end (where Terraform's real error is) stays."""
 
+JSON_LEFT_OUT = "<JSON left out: it may quote the workflow token or parameters>"
+"""What a JSON object (or array of objects) in a failure reason becomes. Step Functions' own runtime errors quote
+the state's whole input this way (``... could not be found in the input '{"token":...,"parameters":[...]}'``)."""
+
+TOKEN_LEFT_OUT = "<workflow token>"  # noqa: S105 (a placeholder, not a secret)
+"""What the workflow token becomes wherever a failure reason would quote it."""
+
+SECRET_MIN_LENGTH = 4
+"""Known secrets shorter than this are not searched for: they cannot be told apart from ordinary text."""
+
+Secrets = Mapping[str, str]
+"""Texts that must never appear in a failure reason, each with what stands in its place."""
+
 FAILED_EXECUTION_STATUSES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 """Execution statuses the safety net notifies as a failed workflow; any other status is ignored."""
 
+_JSON_START = re.compile(r'(?:\[\s*)?\{\s*"(?:[^"\\]|\\.)*"\s*:')
+"""Where a JSON object (``{"key":``), or an array of them, may start; arrays of plain values are not looked at."""
+_MAX_NOT_JSON = 256
+"""Candidates that turn out not to be JSON before the rest of a text is left out (each costs a parse attempt)."""
+_JSON_DECODER = json.JSONDecoder()
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
 _OUTSIDE_FAILURE_REASON_PATTERN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd]")
 
@@ -65,8 +83,9 @@ def request_for_completion(event: CompletionEvent, sensitive_outputs: SensitiveO
     status = event.status or (Status.SUCCEEDED if event.engine_error is None else Status.FAILED)
     failure_reason = None
     if status is Status.FAILED:
-        derived = failure_reason_for_error(event.engine_error)
-        failure_reason = fit_failure_reason("", event.failure_reason or "", default=derived)
+        secrets = known_secrets(event.workflow_token, event.outputs)
+        derived = failure_reason_for_error(event.engine_error, secrets)
+        failure_reason = fit_failure_reason("", event.failure_reason or "", default=derived, secrets=secrets)
     return NotifyRequest(
         operation=event.operation,
         workflow_token=event.workflow_token,
@@ -87,7 +106,7 @@ def request_for_failed_execution(change: ExecutionStatusChange, workflow: Workfl
         record_id=workflow.record_id,
         status=Status.FAILED,
         idempotency_token=idempotency_token(workflow.operation, workflow.record_id),
-        failure_reason=failure_reason_for_execution(change),
+        failure_reason=failure_reason_for_execution(change, known_secrets(workflow.workflow_token)),
     )
 
 
@@ -116,14 +135,14 @@ def output_value(value: Any, key: str = "value") -> str:
     return compact_json(value, f"outputs.{key}")
 
 
-def failure_reason_for_error(engine_error: EngineError | None) -> str:
+def failure_reason_for_error(engine_error: EngineError | None, secrets: Secrets) -> str:
     """The reason for a failed workflow: the cause when there is one, else a default that says what happened."""
     error = engine_error.error if engine_error else None
     cause = engine_error.cause if engine_error else None
-    return fit_failure_reason("", describe_cause(cause), default=_default_reason(error))
+    return fit_failure_reason("", describe_cause(cause), default=_default_reason(error), secrets=secrets)
 
 
-def failure_reason_for_execution(change: ExecutionStatusChange) -> str:
+def failure_reason_for_execution(change: ExecutionStatusChange, secrets: Secrets) -> str:
     """The reason for an execution that ended before it notified: what happened to it, then its cause."""
     ending = _EXECUTION_ENDINGS.get(change.status, change.status.lower())
     # Step Functions names are at most 80 characters and errors at most 256: anything longer is not theirs.
@@ -133,7 +152,7 @@ def failure_reason_for_execution(change: ExecutionStatusChange) -> str:
     if error:
         prefix += f" ({error})"
     detail = describe_cause(change.engine_error.cause)
-    return fit_failure_reason(f"{prefix}: ", detail, default=f"{prefix}.")
+    return fit_failure_reason(f"{prefix}: ", detail, default=f"{prefix}.", secrets=secrets)
 
 
 def describe_cause(cause: str | None) -> str:
@@ -154,18 +173,97 @@ def clean_failure_text(text: str) -> str:
     return _OUTSIDE_FAILURE_REASON_PATTERN.sub("", _ANSI_ESCAPE.sub("", text)).strip()
 
 
-def fit_failure_reason(prefix: str, detail: str, default: str = _NO_ERROR_REASON) -> str:
-    """``prefix + detail``, cleaned and cut to the API's limit by dropping the head of ``detail``.
+def fit_failure_reason(
+    prefix: str, detail: str, default: str = _NO_ERROR_REASON, secrets: Secrets | None = None
+) -> str:
+    """``prefix + detail``, cleaned, with what may be secret left out, and cut to the API's limit by dropping the
+    head of ``detail``.
 
-    ``prefix`` (short, written by this package) is kept whole; an empty detail gives ``default``.
+    ``prefix`` (short, written by this package) is kept whole; an empty detail gives ``default``. Secrets are left
+    out before the cut, so that no cut can leave half of one.
     """
-    detail = clean_failure_text(detail)
+    secrets = secrets or {}
+    prefix = leave_out_secrets(prefix, secrets)
+    detail = leave_out_secrets(clean_failure_text(detail), secrets)
     if not detail:
-        return clean_failure_text(default)[-FAILURE_REASON_MAX_LENGTH:]
+        return leave_out_secrets(clean_failure_text(default), secrets)[-FAILURE_REASON_MAX_LENGTH:]
     room = FAILURE_REASON_MAX_LENGTH - len(prefix)
     if len(detail) > room:
         detail = TRUNCATION_MARKER + detail[len(detail) - room + len(TRUNCATION_MARKER) :]
     return prefix + detail
+
+
+def known_secrets(workflow_token: str, outputs: Iterable[EngineOutput] = ()) -> dict[str, str]:
+    """The workflow token and every value an output marks sensitive (each text within a structured value), with
+    what stands in for each in a failure reason."""
+    secrets = {text: SENSITIVE_PLACEHOLDER for output in outputs if output.sensitive for text in _texts(output.value)}
+    # JSON may escape "/" as "\/": the token is searched for in both forms.
+    secrets.update(dict.fromkeys({workflow_token, workflow_token.replace("/", "\\/")}, TOKEN_LEFT_OUT))
+    return {text: replacement for text, replacement in secrets.items() if len(text) >= SECRET_MIN_LENGTH}
+
+
+def leave_out_secrets(text: str, secrets: Secrets) -> str:
+    """The text with every JSON object (and array of objects) in it left out, and every known secret replaced.
+
+    JSON objects go whatever the wording around them: Step Functions quotes the state input (workflow token and
+    parameters, passwords among them) in more runtime messages than can be listed, and a state's data has no
+    place in a failure reason anyway. What failed and where (state, path, field) is plain text and stays, and so
+    do arrays of plain values, which Terraform addresses are made of (``aws_instance.web[0]``, ``["key"]``).
+    """
+    text = _leave_out_json(text)
+    if not secrets:
+        return text
+    pattern = re.compile("|".join(re.escape(secret) for secret in sorted(secrets, key=len, reverse=True)))
+    return pattern.sub(lambda found: secrets[found.group(0)], text)
+
+
+def _leave_out_json(text: str) -> str:
+    pieces: list[str] = []
+    kept_from = 0
+    not_json = 0
+    for found in _JSON_START.finditer(text):
+        start = found.start()
+        if start < kept_from:
+            continue
+        end = _json_end(text, start)
+        if end is None:
+            not_json += 1
+            if not_json <= _MAX_NOT_JSON:
+                continue
+            end = len(text)  # text that keeps looking like JSON without being JSON is no message: the rest goes
+        pieces += [text[kept_from:start], JSON_LEFT_OUT]
+        kept_from = end
+    return "".join([*pieces, text[kept_from:]])
+
+
+def _json_end(text: str, start: int) -> int | None:
+    """Where the JSON object (or array of objects) starting at ``start`` ends; None if there is none."""
+    try:
+        _, end = _JSON_DECODER.raw_decode(text, start)
+    except RecursionError:
+        return len(text)  # nested deeper than Python reads: nothing after it is a message
+    except ValueError:
+        # Quoted as Step Functions quotes the input, begun like JSON, but cut: up to the closing quote.
+        if start and text[start - 1] == "'":
+            closing = text.rfind("'", start)
+            return closing if closing > start else len(text)
+        return None
+    return end
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every string and number within a JSON value, without recursion (a value may be nested very deeply)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            yield json.dumps(item)
+        elif isinstance(item, Mapping):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 def _default_reason(error: str | None) -> str:

@@ -7,6 +7,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from local_aws.template import NOTIFY_FUNCTION
+from tests.conftest import handler_name
+
+
+def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    """``one_of`` with weights (Hypothesis merges repeated branches, so repeating one does not weigh it)."""
+    pool = [strategy for weight, strategy in choices for _ in range(weight)]
+    return st.integers(0, len(pool) - 1).flatmap(lambda index: pool[index])
+
+
 OPERATIONS = ["PROVISION_PRODUCT", "UPDATE_PROVISIONED_PRODUCT", "TERMINATE_PROVISIONED_PRODUCT"]
 ANSI = ["\u001b[31m", "\u001b[0m", "\u001b[1m", "\u001b]0;title\u0007", "\u001b[2K", "\u001b"]
 
@@ -57,7 +67,7 @@ valid_record_id = st.one_of(
     st.integers(95, 105).map(lambda length: "r" * length),
 )
 valid_tag_text = st.from_regex(r"[A-Za-z0-9 _.:/=+@-]{1,40}", fullmatch=True)
-tag_text = st.one_of(valid_tag_text, valid_tag_text, valid_tag_text, hostile_text)
+tag_text = weighted((3, valid_tag_text), (1, hostile_text))
 printable_json = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text()),
     lambda children: st.one_of(
@@ -88,7 +98,7 @@ lambda_cause = st.builds(
     st.text(max_size=30),
     hostile_text,
 )
-record_ids = st.one_of(*[valid_record_id] * 6, st.sampled_from(["rec-1", "rec-2", "rec-3"]))
+record_ids = weighted((6, valid_record_id), (1, st.sampled_from(["rec-1", "rec-2", "rec-3"])))
 valid_completion = st.fixed_dictionaries(
     {"token": valid_token, "recordId": record_ids},
     optional={
@@ -158,10 +168,110 @@ status_change_events = st.fixed_dictionaries(
 )
 
 
-def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
-    """``one_of`` with weights (Hypothesis merges repeated branches, so repeating one does not weigh it)."""
-    pool = [strategy for weight, strategy in choices for _ in range(weight)]
-    return st.integers(0, len(pool) - 1).flatmap(lambda index: pool[index])
+SECRET_MARKER = "s3cr3t-"
+"""The start of every sensitive value these strategies put inside a cause, so the property can find them."""
+RUNTIME_ERROR = (
+    "An error occurred while executing the state 'Send apply command' (entered at the event id #7). "
+    "The JSONPath '$.launchRoleArn' specified for the field 'launchRoleArn.$' could not be found in the input "
+)
+markers = st.binary(min_size=8, max_size=8).map(lambda raw: SECRET_MARKER + raw.hex())
 
 
-any_event = weighted((5, valid_completion), (2, mutated_completion), (2, status_change_events), (1, json_values))
+def _cause_quoting(token: str, marker: str, event: dict[str, Any], form: str) -> str:
+    """A cause holding the token and a sensitive value, in one of the forms engines and Step Functions write."""
+    state_input = json.dumps({**event, "parameters": [{"key": "db_password", "value": marker}]}, separators=(",", ":"))
+    return {
+        "plain": f"apply failed: token {token}, password {marker}",
+        "escaped": f"body was {json.dumps(token).replace('/', chr(92) + '/')} and {marker}",
+        "dumped-input": f"apply failed for input {state_input}",
+        "runtime-error": f"{RUNTIME_ERROR}'{state_input}'",
+        "runtime-error-cut": f"{RUNTIME_ERROR}'{state_input[: len(state_input) // 2]}",
+        "lambda-error": json.dumps({"errorType": "ApplyError", "errorMessage": f"{marker} rejected for {token}"}),
+    }[form]
+
+
+CAUSE_FORMS = ["plain", "escaped", "dumped-input", "runtime-error", "runtime-error-cut", "lambda-error"]
+
+
+@st.composite
+def completion_with_secrets_in_its_cause(draw: st.DrawFn) -> dict[str, Any]:
+    """A failed completion whose cause (or explicit reason) quotes its own token and a sensitive output's value."""
+    event: dict[str, Any] = draw(valid_completion)
+    marker = draw(markers)
+    event["outputs"] = [
+        {"key": "pw", "value": draw(st.sampled_from([marker, {"password": marker}, [marker, 1]])), "sensitive": True}
+    ]
+    cause = _cause_quoting(event["token"], marker, event, draw(st.sampled_from(CAUSE_FORMS)))
+    where = draw(st.sampled_from(["errorMessage", "errorInfo", "failureReason"]))
+    if where == "errorInfo":
+        event.pop("error", None)
+        event.pop("errorMessage", None)
+        event["errorInfo"] = {"Error": "States.Runtime", "Cause": cause}
+    else:
+        event.update({"error": "States.Runtime", where: cause})
+    event.pop("status", None)
+    return event
+
+
+@st.composite
+def status_change_quoting_its_input(draw: st.DrawFn) -> dict[str, Any]:
+    """A FAILED execution whose cause is Step Functions' runtime error quoting its input (token and a password)."""
+    payload: dict[str, Any] = draw(
+        st.fixed_dictionaries({"token": valid_token, "recordId": record_ids, "operation": st.sampled_from(OPERATIONS)})
+    )
+    payload["parameters"] = [{"key": "db_password", "value": draw(markers)}]
+    execution_input = json.dumps(payload, separators=(",", ":"))
+    cause = draw(st.sampled_from([f"{RUNTIME_ERROR}'{execution_input}'", f"{RUNTIME_ERROR}'{execution_input[:-10]}"]))
+    return {
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {
+            "executionArn": "arn:aws:states:us-east-1:111122223333:execution:engine:run-1",
+            "status": "FAILED",
+            "error": "States.Runtime",
+            "cause": cause,
+            "input": execution_input,
+            "inputDetails": {"included": True},
+        },
+    }
+
+
+any_event = weighted(
+    (5, valid_completion),
+    (2, mutated_completion),
+    (2, status_change_events),
+    (1, json_values),
+    (2, completion_with_secrets_in_its_cause()),
+    (1, st.builds(mutate, completion_with_secrets_in_its_cause(), mutations)),
+    (1, status_change_quoting_its_input()),
+)
+
+GENERIC_ENTRY_POINT = handler_name(NOTIFY_FUNCTION)
+OPERATION_ENTRY_POINTS = {
+    "PROVISION_PRODUCT": handler_name("NotifyProvisionResultFunction"),
+    "UPDATE_PROVISIONED_PRODUCT": handler_name("NotifyUpdateResultFunction"),
+    "TERMINATE_PROVISIONED_PRODUCT": handler_name("NotifyTerminateResultFunction"),
+}
+ENTRY_POINTS = [GENERIC_ENTRY_POINT, *OPERATION_ENTRY_POINTS.values()]
+
+
+@st.composite
+def deliveries(draw: st.DrawFn) -> tuple[str, Any]:
+    """An event and the entry point it is delivered to: mostly the one a well-configured engine would use (its
+    operation's, with the operation sent or not; the generic one with it), sometimes any entry point at all."""
+    delivered = draw(any_event)
+    operation = delivered.get("operation") if isinstance(delivered, dict) else None
+    if isinstance(delivered, dict) and delivered.get("source") == "aws.states":
+        return draw(weighted((9, st.just(GENERIC_ENTRY_POINT)), (1, st.sampled_from(ENTRY_POINTS)))), delivered
+    if operation is None:  # as the reference engine sends most events: to an operation's entry point
+        return draw(
+            weighted((9, st.sampled_from(list(OPERATION_ENTRY_POINTS.values()))), (1, st.just(GENERIC_ENTRY_POINT)))
+        ), delivered
+    if not isinstance(operation, str) or operation not in OPERATION_ENTRY_POINTS:
+        return draw(st.sampled_from(ENTRY_POINTS)), delivered
+    choice = draw(st.sampled_from(["own", "own-unnamed", "generic", "any"]))
+    if choice == "own-unnamed":
+        return OPERATION_ENTRY_POINTS[operation], {key: value for key, value in delivered.items() if key != "operation"}
+    if choice == "any":
+        return draw(st.sampled_from(ENTRY_POINTS)), delivered
+    return (OPERATION_ENTRY_POINTS[operation] if choice == "own" else GENERIC_ENTRY_POINT), delivered

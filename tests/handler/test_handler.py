@@ -89,6 +89,34 @@ EXPECTED_REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
             ],
         },
     ),
+    "update-failed.json": (
+        UPDATE,
+        {
+            "WorkflowToken": SAMPLE_TOKEN,
+            "RecordId": "rec-p8m2xk5tq7wcd",
+            "Status": "FAILED",
+            "IdempotencyToken": "update-rec-p8m2xk5tq7wcd",
+            # Step Functions' States.Runtime message quoted the whole state input: token and db_password.
+            "FailureReason": (
+                "An error occurred while executing the state 'Send apply command' (entered at the event id #7). "
+                "The JSONPath '$.launchRoleArn' specified for the field 'launchRoleArn.$' could not be found in the "
+                "input '<JSON left out: it may quote the workflow token or parameters>'"
+            ),
+        },
+    ),
+    "terminate-failed.json": (
+        TERMINATE,
+        {
+            "WorkflowToken": SAMPLE_TOKEN,
+            "RecordId": "rec-w7c3nq9fz2kdt",
+            "Status": "FAILED",
+            "IdempotencyToken": "terminate-rec-w7c3nq9fz2kdt",
+            "FailureReason": (
+                "╷\n│ Error: deleting ElastiCache Replication Group (orders-cache): InvalidReplicationGroupState: "
+                "Replication group must be in available state to modify.\n│\n╵"
+            ),
+        },
+    ),
     "terminate-succeeded.json": (
         TERMINATE,
         {

@@ -1,9 +1,10 @@
-"""Secret hygiene end to end: no workflow token and no sensitive output value anywhere we write.
+"""Secret hygiene end to end: no workflow token and no sensitive output value anywhere we write or send.
 
 Every sample in events/ and generated events run through a Lambda-like process with the logger at DEBUG,
 the root logger at DEBUG (as under AWS_LAMBDA_LOG_LEVEL=DEBUG), tracing on and metrics on. Searched:
 stdout and stderr (logs and EMF), every X-Ray segment document, every idempotency-table item, every
-return value and error; and, for sensitive values, every request Service Catalog received.
+return value and error; and every member of every request Service Catalog received but the WorkflowToken
+itself: outputs, and failure reasons made from causes that quote the token, a sensitive value or the state input.
 """
 
 from __future__ import annotations
@@ -52,16 +53,36 @@ def secret_bearing_event(random: Random) -> tuple[Delivery, list[str]]:
     elif kind == "terraform":
         event["outputs"] = {"pw": {"value": sensitive_value, "type": "string", "sensitive": True}}
     elif kind == "failed":
-        # An engine that dumps its own input into the error: the token reaches the failure reason.
-        event.update(error="States.TaskFailed", errorMessage=f"apply failed for input {json.dumps(event)}")
+        # An engine that dumps its own input, and a sensitive output's value, into the error.
+        event["outputs"] = [{"key": "pw", "value": sensitive_value, "sensitive": True}]
+        event.update(
+            error="States.TaskFailed",
+            errorMessage=random.choice(
+                [
+                    f"apply failed for input {json.dumps(event)}",
+                    f"apply failed: token {token}, password {marker}",
+                    json.dumps({"errorType": "ApplyError", "errorMessage": f"{marker} rejected for {token}"}),
+                ]
+            ),
+        )
     else:
-        execution = f"arn:aws:states:us-east-1:111122223333:execution:engine:{record_id}"
+        # Step Functions' own runtime error, quoting the state input: the token and a password parameter.
+        execution_input = {
+            "token": token,
+            "recordId": record_id,
+            "operation": operation,
+            "parameters": [{"key": "db_password", "value": marker}],
+        }
         detail = {
-            "executionArn": execution,
+            "executionArn": f"arn:aws:states:us-east-1:111122223333:execution:engine:{record_id}",
             "status": "FAILED",
-            "error": "States.TaskFailed",
-            "cause": f"engine crashed holding {token}",
-            "input": json.dumps({"token": token, "recordId": record_id, "operation": operation}),
+            "error": "States.Runtime",
+            "cause": (
+                "An error occurred while executing the state 'Send apply command' (entered at the event id #7). "
+                "The JSONPath '$.launchRoleArn' specified for the field 'launchRoleArn.$' could not be found in the "
+                f"input '{json.dumps(execution_input, separators=(',', ':'))}'"
+            ),
+            "input": json.dumps(execution_input),
             "inputDetails": {"included": True},
         }
         status_change = {
@@ -69,14 +90,14 @@ def secret_bearing_event(random: Random) -> tuple[Delivery, list[str]]:
             "detail-type": "Step Functions Execution Status Change",
             "detail": detail,
         }
-        return (GENERIC_ENTRY_POINT, status_change), [token]
+        return (GENERIC_ENTRY_POINT, status_change), [token, marker]
     if random.random() < 0.5:
         return (GENERIC_ENTRY_POINT, {**event, "operation": operation}), _secrets(kind, token, marker)
     return (OPERATION_ENTRY_POINTS[operation], event), _secrets(kind, token, marker)
 
 
 def _secrets(kind: str, token: str, marker: str) -> list[str]:
-    return [token, marker] if kind in ("listed", "terraform") else [token]
+    return [token, marker] if kind in ("listed", "terraform", "failed") else [token]
 
 
 def sample_deliveries() -> list[Delivery]:
@@ -121,10 +142,12 @@ def test_no_token_and_no_sensitive_value_is_written_anywhere(
     }
     leaks = [(where, secret[:12]) for where, text in written.items() for secret in secrets if secret in text]
     assert leaks == []
-    # And no sensitive value reached Service Catalog in clear
-    sent = json.dumps([request.parameters.get("Outputs", []) for request in service_catalog.requests])
-    assert [marker for marker in secrets if marker.startswith("s3cr3t-") and marker in sent] == []
-    assert SAMPLE_SENSITIVE_VALUE not in sent
+    # And nothing Service Catalog received but the WorkflowToken member itself holds a token or a sensitive value
+    sent = json.dumps(
+        [{k: v for k, v in request.parameters.items() if k != "WorkflowToken"} for request in service_catalog.requests]
+    )
+    assert "FailureReason" in sent
+    assert [secret[:12] for secret in secrets if secret in sent] == []
 
 
 def test_the_samples_hold_the_secrets_this_test_looks_for() -> None:

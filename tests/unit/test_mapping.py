@@ -10,7 +10,9 @@ from engine_result_notifier.errors import InvalidEventError
 from engine_result_notifier.events import parse_completion_event, parse_status_change
 from engine_result_notifier.mapping import (
     FAILURE_REASON_MAX_LENGTH,
+    JSON_LEFT_OUT,
     SENSITIVE_PLACEHOLDER,
+    TOKEN_LEFT_OUT,
     TRUNCATION_MARKER,
     clean_failure_text,
     describe_cause,
@@ -18,6 +20,8 @@ from engine_result_notifier.mapping import (
     failure_reason_for_execution,
     fit_failure_reason,
     idempotency_token,
+    known_secrets,
+    leave_out_secrets,
     output_value,
     record_outputs,
     request_for_completion,
@@ -204,7 +208,7 @@ def test_json_cause_that_is_not_a_lambda_error_is_kept_as_text() -> None:
     ],
 )
 def test_empty_cause_gives_a_default_reason_that_says_what_happened(error: str | None, expected: str) -> None:
-    assert failure_reason_for_error(EngineError(error=error, cause="")) == expected
+    assert failure_reason_for_error(EngineError(error=error, cause=""), {}) == expected
 
 
 def test_ansi_colour_codes_are_removed() -> None:
@@ -250,9 +254,14 @@ def test_cut_keeps_a_prefix_whole() -> None:
     assert reason.startswith("Prefix: " + TRUNCATION_MARKER)
 
 
-def test_non_string_error_message_is_kept_as_json_rather_than_lost() -> None:
+def test_non_string_error_message_of_plain_values_is_kept_as_json_rather_than_lost() -> None:
+    request = request_for(completion(error="States.TaskFailed", errorMessage=[7, "quota"]))
+    assert request.failure_reason == '[7,"quota"]'
+
+
+def test_object_error_message_is_left_out_with_a_note_rather_than_sent() -> None:
     request = request_for(completion(error="States.TaskFailed", errorMessage={"code": 7}))
-    assert request.failure_reason == '{"code":7}'
+    assert request.failure_reason == JSON_LEFT_OUT
 
 
 # Status-change events
@@ -266,7 +275,7 @@ def _status_change(status: str, error: str | None = None, cause: str | None = No
 
 def test_timed_out_execution_reason_says_it_timed_out() -> None:
     change = parse_status_change(_status_change("TIMED_OUT", "States.Timeout", ""))
-    reason = failure_reason_for_execution(change)
+    reason = failure_reason_for_execution(change, {})
     assert reason == (
         f"The engine's execution {change.execution_name} timed out before it notified Service Catalog (States.Timeout)."
     )
@@ -274,12 +283,12 @@ def test_timed_out_execution_reason_says_it_timed_out() -> None:
 
 def test_aborted_execution_reason_says_it_was_stopped() -> None:
     change = parse_status_change(_status_change("ABORTED"))
-    assert "was stopped (aborted) before it notified Service Catalog." in failure_reason_for_execution(change)
+    assert "was stopped (aborted) before it notified Service Catalog." in failure_reason_for_execution(change, {})
 
 
 def test_failed_execution_reason_names_the_error_and_the_cause() -> None:
     change = parse_status_change(_status_change("FAILED", "TerraformApplyError", LAMBDA_CAUSE))
-    assert failure_reason_for_execution(change) == (
+    assert failure_reason_for_execution(change, {}) == (
         f"The engine's execution {change.execution_name} failed before it notified Service Catalog "
         "(TerraformApplyError): TerraformApplyError: terraform apply exited with 1"
     )
@@ -287,7 +296,7 @@ def test_failed_execution_reason_names_the_error_and_the_cause() -> None:
 
 def test_failed_execution_reason_is_cut_keeping_what_happened_and_the_end_of_the_cause() -> None:
     change = parse_status_change(_status_change("FAILED", "States.TaskFailed", "a" * 4000 + " the end"))
-    reason = failure_reason_for_execution(change)
+    reason = failure_reason_for_execution(change, {})
     assert len(reason) == FAILURE_REASON_MAX_LENGTH
     assert reason.startswith(f"The engine's execution {change.execution_name} failed")
     assert reason.endswith(" the end")
@@ -319,7 +328,135 @@ def test_output_nested_deeper_than_json_can_write_is_an_invalid_event() -> None:
 def test_failed_execution_reason_stays_within_the_limit_whatever_the_name_and_error() -> None:
     event = _status_change("FAILED", "E" * 5000, "cause")
     event["detail"]["name"] = "n\u0007" * 3000  # type: ignore[index]
-    reason = failure_reason_for_execution(parse_status_change(event))
+    reason = failure_reason_for_execution(parse_status_change(event), {})
     assert len(reason) <= FAILURE_REASON_MAX_LENGTH
     assert "\u0007" not in reason
     assert reason.endswith(": cause")
+
+
+# No secret in a failure reason: Step Functions' own runtime messages, as ../shared/reference quotes them
+
+PASSWORD = "correct-horse-battery-staple"
+STATE_INPUT = json.dumps(
+    {
+        "token": SAMPLE_TOKEN,
+        "operation": "PROVISION_PRODUCT",
+        "provisionedProductId": "pp-7v4ekvrx2ydva",
+        "recordId": "rec-1",
+        "parameters": [{"key": "db_password", "value": PASSWORD}],
+    },
+    separators=(",", ":"),
+)
+RUNTIME_ERROR_WHERE = "An error occurred while executing the state 'Send apply command' (entered at the event id #7). "
+PATH_NOT_FOUND = (
+    "The JSONPath '$.launchRoleArn' specified for the field 'launchRoleArn.$' could not be found in the input "
+)
+
+
+def test_state_input_quoted_by_a_runtime_error_is_left_out_keeping_what_failed_and_where() -> None:
+    cause = f"{RUNTIME_ERROR_WHERE}{PATH_NOT_FOUND}'{STATE_INPUT}'"
+    request = request_for(completion(token=SAMPLE_TOKEN, error="States.Runtime", errorMessage=cause))
+    assert request.failure_reason == f"{RUNTIME_ERROR_WHERE}{PATH_NOT_FOUND}'{JSON_LEFT_OUT}'"
+
+
+def test_state_input_quoted_by_a_runtime_error_is_left_out_on_the_safety_nets_path_too() -> None:
+    event = load_event("execution-failed.json")
+    event["detail"].update(error="States.Runtime", cause=f"{RUNTIME_ERROR_WHERE}{PATH_NOT_FOUND}'{STATE_INPUT}'")
+    reason = failure_reason_for_execution(parse_status_change(event), known_secrets(SAMPLE_TOKEN))
+    assert reason.endswith(f"(States.Runtime): {RUNTIME_ERROR_WHERE}{PATH_NOT_FOUND}'{JSON_LEFT_OUT}'")
+
+
+def test_parameters_a_task_could_not_start_with_are_left_out() -> None:
+    parameters = json.dumps(
+        {"FunctionName": "arn:aws:lambda:us-east-1:1:function:f", "Payload": json.loads(STATE_INPUT)}
+    )
+    cause = f"{RUNTIME_ERROR_WHERE}The Parameters '{parameters}' could not be used to start the Task: [boom]"
+    reason = leave_out_secrets(cause, known_secrets(SAMPLE_TOKEN))
+    assert (
+        reason == f"{RUNTIME_ERROR_WHERE}The Parameters '{JSON_LEFT_OUT}' could not be used to start the Task: [boom]"
+    )
+
+
+def test_state_input_cut_short_inside_its_quotes_is_left_out_to_the_end() -> None:
+    cause = f"{PATH_NOT_FOUND}'{STATE_INPUT[:-20]}"
+    assert leave_out_secrets(cause, {}) == f"{PATH_NOT_FOUND}'{JSON_LEFT_OUT}"
+
+
+def test_parameters_list_outside_any_object_is_left_out() -> None:
+    cause = f'apply failed with parameters [{{"key":"db_password","value":"{PASSWORD}"}}]'
+    assert leave_out_secrets(cause, {}) == f"apply failed with parameters {JSON_LEFT_OUT}"
+
+
+def test_terraform_addresses_and_lists_of_plain_values_are_kept() -> None:
+    cause = 'Error: creating EC2 Instance (aws_instance.web[0]) in module.net.aws_subnet.private["a"]: AZs ["a", "b"]'
+    assert leave_out_secrets(cause, known_secrets(SAMPLE_TOKEN)) == cause
+
+
+def test_workflow_token_quoted_anywhere_is_replaced_in_both_json_forms() -> None:
+    token = "QVFJQ0FI/aGZsY3pZ+cnB2bjF="
+    escaped = token.replace("/", "\\/")  # as a JSON writer that escapes "/" writes it
+    reason = request_for(
+        completion(token=token, error="E", errorMessage=f"denied for {token}; body was {escaped}")
+    ).failure_reason
+    assert reason == f"denied for {TOKEN_LEFT_OUT}; body was {TOKEN_LEFT_OUT}"
+
+
+def test_token_in_a_lambda_errors_message_is_replaced() -> None:
+    cause = json.dumps({"errorType": "ApplyError", "errorMessage": f"bad token {SAMPLE_TOKEN}", "stackTrace": []})
+    assert request_for(completion(errorInfo={"Error": "ApplyError", "Cause": cause})).failure_reason == (
+        f"ApplyError: bad token {TOKEN_LEFT_OUT}"
+    )
+
+
+def test_explicit_failure_reason_is_held_to_the_same_rule() -> None:
+    reason = request_for(completion(status="FAILED", failureReason=f"token {SAMPLE_TOKEN} rejected")).failure_reason
+    assert reason == f"token {TOKEN_LEFT_OUT} rejected"
+
+
+@pytest.mark.parametrize(
+    ("value", "texts"),
+    [
+        (PASSWORD, [PASSWORD]),
+        ({"user": "admin-user", "password": PASSWORD}, ["admin-user", PASSWORD]),
+        ([PASSWORD, 123456], [PASSWORD, "123456"]),
+    ],
+)
+def test_every_text_of_a_sensitive_output_is_replaced_in_the_reason(value: object, texts: list[str]) -> None:
+    outputs = [{"key": "secret", "value": value, "sensitive": True}, {"key": "arn", "value": "arn:aws:s3:::orders"}]
+    cause = "failed after outputs: " + ", ".join([*texts, "arn:aws:s3:::orders"])
+    reason = request_for(completion(error="E", errorMessage=cause, outputs=outputs)).failure_reason
+    assert reason == "failed after outputs: " + ", ".join(
+        [SENSITIVE_PLACEHOLDER] * len(texts) + ["arn:aws:s3:::orders"]
+    )
+
+
+def test_sensitive_values_shorter_than_the_minimum_are_not_searched_for() -> None:
+    outputs = [{"key": "flag", "value": "on", "sensitive": True}]
+    assert request_for(completion(error="E", errorMessage="turned on", outputs=outputs)).failure_reason == "turned on"
+
+
+def test_a_secret_is_left_out_before_the_cut_so_no_part_of_it_survives() -> None:
+    # The token straddles the point where a 2,048-character reason is cut
+    cause = "x" * 3000 + SAMPLE_TOKEN + "y" * (FAILURE_REASON_MAX_LENGTH - len(TRUNCATION_MARKER) - 20)
+    reason = request_for(completion(error="E", errorMessage=cause)).failure_reason
+    assert reason is not None
+    assert SAMPLE_TOKEN[-20:] not in reason
+    assert len(reason) == FAILURE_REASON_MAX_LENGTH
+
+
+def test_sensitive_value_nested_deeper_than_python_recurses_is_still_searched() -> None:
+    outputs = [{"key": "deep", "value": nested(100_000), "sensitive": True}]
+    request = request_for(completion(error="E", errorMessage="no secret here", outputs=outputs))
+    assert request.failure_reason == "no secret here"
+
+
+def test_json_nested_deeper_than_python_reads_is_left_out_with_the_rest_of_the_text() -> None:
+    cause = 'broken input {"a":' + "[" * 100_000
+    assert leave_out_secrets(cause, {}) == f"broken input {JSON_LEFT_OUT}"
+
+
+def test_text_that_keeps_looking_like_json_without_being_json_is_left_out_after_a_bound() -> None:
+    cause = 'ok {"a":1 ' * 1000
+    reason = leave_out_secrets(cause, {})
+    assert reason.startswith('ok {"a":1 ' * 256 + "ok ")
+    assert reason.endswith(JSON_LEFT_OUT)

@@ -51,3 +51,7 @@ def test_reference_engine_sample_has_exactly_the_fields_its_task_sends(sample: s
 @pytest.mark.parametrize("sample", sorted(set(REFERENCE_ENGINE_TASKS) & set(SAMPLES)))
 def test_reference_engine_sample_is_delivered_to_the_entry_point_its_task_invokes(sample: str) -> None:
     assert SAMPLE_FUNCTIONS[sample] == REFERENCE_ENGINE_FUNCTIONS[sample.split("-", 1)[0]]
+
+
+def test_every_reference_engine_task_has_its_sample() -> None:
+    assert set(REFERENCE_ENGINE_TASKS) <= set(SAMPLES)
