@@ -4,7 +4,8 @@ It speaks both protocols botocore may use for Service Catalog (``smithy-rpc-v2-c
 1.44 picks, and JSON 1.1), checks every member against the constraints in botocore's own service model,
 including the maximum lengths, patterns and enum that botocore does not check before sending, answers
 with the modelled errors, and records every request. Faults can be injected: throttling, HTTP 500,
-a delay, or a rejection for chosen record ids.
+a delay, or a rejection for chosen record ids. A test can register a record's operation, as Service Catalog
+knows it from the request that created the record; a notify of another operation for that record is refused.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ NOTIFY_OPERATIONS = (
     "NotifyTerminateProvisionedProductEngineWorkflowResult",
 )
 _CBOR_PATH_PREFIX = f"/service/{TARGET_PREFIX}/operation/"
+ENGINE_OPERATIONS = dict(
+    zip(
+        NOTIFY_OPERATIONS,
+        ("PROVISION_PRODUCT", "UPDATE_PROVISIONED_PRODUCT", "TERMINATE_PROVISIONED_PRODUCT"),
+        strict=True,
+    )
+)
+"""The engine operation (the workflow payload's ``operation``) whose result each notify operation reports."""
 
 
 class ConstraintViolationError(ValueError):
@@ -54,6 +63,7 @@ class _Faults:
     delay_seconds: float = 0.0
     delays_left: int | None = None
     rejected_record_ids: dict[str, str] = field(default_factory=dict)
+    record_operations: dict[str, str] = field(default_factory=dict)
 
 
 class ServiceCatalogEndpoint(LoopbackServer):
@@ -117,6 +127,15 @@ class ServiceCatalogEndpoint(LoopbackServer):
         with self._lock:
             self._faults.rejected_record_ids[record_id] = error_code
 
+    def register(self, record_id: str, operation: str) -> None:
+        """Know the record as Service Catalog does: created by a request of this engine operation
+        (``PROVISION_PRODUCT`` ...). A notify for it of another operation is refused with
+        ``InvalidParametersException``."""
+        if operation not in ENGINE_OPERATIONS.values():
+            raise ValueError(f"operation must be one of {sorted(ENGINE_OPERATIONS.values())}")
+        with self._lock:
+            self._faults.record_operations[record_id] = operation
+
     # Serving.
 
     def answer(self, operation: str, parameters: Any, protocol: str) -> tuple[int, str | None, str]:
@@ -156,15 +175,26 @@ class ServiceCatalogEndpoint(LoopbackServer):
             if self._faults.server_errors_left:
                 self._faults.server_errors_left -= 1
                 return 500, "InternalFailure", "An internal error occurred"
-            rejected = dict(self._faults.rejected_record_ids)
         try:
             self.check(operation, parameters)
         except ConstraintViolationError as violation:
             return 400, "InvalidParametersException", str(violation)
-        record_id = parameters.get("RecordId")
-        if record_id in rejected:
-            return 400, rejected[record_id], f"Record {record_id} was rejected by this endpoint"
-        return 200, None, ""
+        return self._refusal_for_record(operation, parameters["RecordId"]) or (200, None, "")
+
+    def _refusal_for_record(self, operation: str, record_id: str) -> tuple[int, str | None, str] | None:
+        """The answer to a valid request that this record nevertheless refuses, if any."""
+        with self._lock:
+            rejected = self._faults.rejected_record_ids.get(record_id)
+            record_operation = self._faults.record_operations.get(record_id, ENGINE_OPERATIONS[operation])
+        if rejected is not None:
+            return 400, rejected, f"Record {record_id} was rejected by this endpoint"
+        if record_operation != ENGINE_OPERATIONS[operation]:
+            return (
+                400,
+                "InvalidParametersException",
+                (f"Record {record_id} is a {record_operation} record: {operation} does not apply to it"),
+            )
+        return None
 
     def check(self, operation: str, parameters: Any) -> None:
         """Raise ``ConstraintViolationError`` unless the parameters meet every constraint of the operation's input."""

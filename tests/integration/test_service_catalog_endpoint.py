@@ -115,3 +115,24 @@ def test_the_request_log_keeps_no_json_it_could_not_decode(service_catalog: Serv
     assert response.status == 400
     assert json.loads(response.read())["__type"] == "SerializationException"
     connection.close()
+
+
+def test_a_notify_of_another_operation_for_a_registered_record_is_refused(
+    client: Any, service_catalog: ServiceCatalogEndpoint
+) -> None:
+    service_catalog.register("rec-1", "UPDATE_PROVISIONED_PRODUCT")
+    with pytest.raises(ClientError, match="is a UPDATE_PROVISIONED_PRODUCT record") as raised:
+        client.notify_provision_product_engine_workflow_result(**VALID)
+    assert raised.value.response["Error"]["Code"] == "InvalidParametersException"
+    assert service_catalog.accepted == []
+
+
+def test_a_notify_of_its_own_operation_for_a_registered_record_is_accepted(
+    client: Any, service_catalog: ServiceCatalogEndpoint
+) -> None:
+    service_catalog.register("rec-1", "UPDATE_PROVISIONED_PRODUCT")
+    update = {key: value for key, value in VALID.items() if key != "ResourceIdentifier"}
+    client.notify_update_provisioned_product_engine_workflow_result(**update)
+    assert [request.operation for request in service_catalog.accepted] == [
+        "NotifyUpdateProvisionedProductEngineWorkflowResult"
+    ]

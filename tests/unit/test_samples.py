@@ -6,35 +6,14 @@ import pytest
 
 from local_aws.template import functions
 from tests.conftest import EVENTS, SAMPLE_FUNCTIONS, TEMPLATE, load_event
+from tests.reference_engine import NOTIFY_TASKS
 
-# The reference Terraform engine's six notify tasks, field for field (../shared/reference/engine-events.md,
-# section 2): what each sends, and so what each leaves out (most send no operation).
-REFERENCE_ENGINE_TASKS = {
-    "provision-succeeded.json": {
-        "token", "awsAccountId", "provisionedProductId", "provisionedProductName", "recordId", "outputs", "tracerTag",
-    },
-    "provision-failed.json": {
-        "token", "awsAccountId", "provisionedProductId", "provisionedProductName", "operation", "recordId", "error",
-        "errorMessage", "tracerTag",
-    },
-    "update-succeeded.json": {
-        "token", "awsAccountId", "provisionedProductId", "provisionedProductName", "recordId", "outputs",
-    },
-    "update-failed.json": {
-        "token", "awsAccountId", "provisionedProductId", "provisionedProductName", "recordId", "error", "errorMessage",
-    },
-    "terminate-succeeded.json": {
-        "token", "awsAccountId", "provisionedProductId", "provisionedProductName", "recordId",
-    },
-    "terminate-failed.json": {
-        "token", "awsAccountId", "provisionedProductId", "provisionedProductName", "recordId", "error", "errorMessage",
-    },
-}  # fmt: skip
 REFERENCE_ENGINE_FUNCTIONS = {
-    "provision": "NotifyProvisionResultFunction",
-    "update": "NotifyUpdateResultFunction",
-    "terminate": "NotifyTerminateResultFunction",
+    "NotifyProvisionResultFunctionArn": "NotifyProvisionResultFunction",
+    "NotifyUpdateResultFunctionArn": "NotifyUpdateResultFunction",
+    "NotifyTerminateResultFunctionArn": "NotifyTerminateResultFunction",
 }
+REFERENCE_ENGINE_SAMPLES = {f"{task}.json": spec for task, spec in NOTIFY_TASKS.items()}
 SAMPLES = sorted(path.name for path in EVENTS.glob("*.json") if path.name != "env.json")
 
 
@@ -43,15 +22,15 @@ def test_every_sample_names_a_function_of_the_template(sample: str) -> None:
     assert SAMPLE_FUNCTIONS[sample] in functions(TEMPLATE)
 
 
-@pytest.mark.parametrize("sample", sorted(set(REFERENCE_ENGINE_TASKS) & set(SAMPLES)))
+@pytest.mark.parametrize("sample", sorted(REFERENCE_ENGINE_SAMPLES))
 def test_reference_engine_sample_has_exactly_the_fields_its_task_sends(sample: str) -> None:
-    assert set(load_event(sample)) == REFERENCE_ENGINE_TASKS[sample]
+    assert set(load_event(sample)) == REFERENCE_ENGINE_SAMPLES[sample].fields
 
 
-@pytest.mark.parametrize("sample", sorted(set(REFERENCE_ENGINE_TASKS) & set(SAMPLES)))
+@pytest.mark.parametrize("sample", sorted(REFERENCE_ENGINE_SAMPLES))
 def test_reference_engine_sample_is_delivered_to_the_entry_point_its_task_invokes(sample: str) -> None:
-    assert SAMPLE_FUNCTIONS[sample] == REFERENCE_ENGINE_FUNCTIONS[sample.split("-", 1)[0]]
+    assert SAMPLE_FUNCTIONS[sample] == REFERENCE_ENGINE_FUNCTIONS[REFERENCE_ENGINE_SAMPLES[sample].substitution]
 
 
 def test_every_reference_engine_task_has_its_sample() -> None:
-    assert set(REFERENCE_ENGINE_TASKS) <= set(SAMPLES)
+    assert set(REFERENCE_ENGINE_SAMPLES) <= set(SAMPLES)

@@ -1,0 +1,206 @@
+"""Step Functions on loopback: moto's Amazon States Language interpreter, with Lambda tasks run in-process.
+
+moto (5.2) bundles a port of LocalStack's interpreter, off by default; ``StepFunctionsInterpreter`` switches it
+on in a moto server (``local_aws.dynamodb.DynamoDBServer`` serves every moto service) and replaces the one
+function through which its ``arn:aws:states:::lambda:invoke`` tasks call Lambda, which would need Docker. A task
+then runs the Python callable registered for its ``FunctionName``, and the task sees what Step Functions' Lambda
+integration gives it:
+
+- a result ``{ExecutedVersion, Payload, SdkHttpMetadata: {AllHttpHeaders, HttpHeaders, HttpStatusCode},
+  SdkResponseMetadata: {RequestId}, StatusCode}``, so a ``ResultSelector`` on ``$.SdkHttpMetadata`` works;
+- for a function that raised, a task failure whose error is the exception's class name and whose cause is the
+  runtime's error payload ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` as a JSON string.
+
+``status_change_event`` turns ``DescribeExecution`` into the "Execution Status Change" event EventBridge
+delivers for it. Known difference from the service (moto 5.2.5): ``GetExecutionHistory`` ignores
+``reverseOrder``, ``maxResults`` and ``nextToken`` and returns every event, oldest first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import traceback
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+from local_aws.lambda_context import LocalLambdaContext
+from local_aws.template import LOCAL_ACCOUNT, LOCAL_REGION
+
+LambdaFunction = Callable[[Any, LocalLambdaContext], Any]
+"""A Lambda handler: the event and a context in, a JSON-able result out (or an exception)."""
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+EXECUTION_ROLE = f"arn:aws:iam::{LOCAL_ACCOUNT}:role/engine-state-machine"
+FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+class StepFunctionsInterpreter:
+    """Create state machines and run executions in moto's interpreter; Lambda tasks call registered functions."""
+
+    def __init__(self, moto_url: str) -> None:
+        self._moto_url = moto_url
+        self._functions: dict[str, LambdaFunction] = {}
+        self._lock = threading.Lock()
+        self.client = boto3.client("stepfunctions", endpoint_url=moto_url, region_name=LOCAL_REGION)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[StepFunctionsInterpreter]:
+        """Switch the interpreter on and route Lambda tasks here; put moto back as it was on exit."""
+        _configure(self._moto_url, {"stepfunctions": {"execute_state_machine": True}})
+        original = lambda_eval_utils.execute_lambda_function_integration
+        lambda_eval_utils.execute_lambda_function_integration = self._invoke
+        try:
+            yield self
+        finally:
+            lambda_eval_utils.execute_lambda_function_integration = original
+            _configure(self._moto_url, {"stepfunctions": {"execute_state_machine": False}})
+
+    def register(self, function_arn: str, function: LambdaFunction) -> None:
+        """Run ``function`` for every Lambda task whose ``FunctionName`` is this ARN."""
+        with self._lock:
+            self._functions[function_arn] = function
+
+    def create_state_machine(self, name: str, definition: str, substitutions: Mapping[str, str]) -> str:
+        """Create a state machine from an ASL definition with ``${Name}`` substitutions, as SAM's
+        ``DefinitionSubstitutions`` make them; return its ARN."""
+        for placeholder, value in substitutions.items():
+            definition = definition.replace(f"${{{placeholder}}}", value)
+        if "${" in definition:
+            raise ValueError(f"{name}: a substitution is missing in {definition[definition.index('${') :][:60]}")
+        created = self.client.create_state_machine(name=name, definition=definition, roleArn=EXECUTION_ROLE)
+        state_machine_arn: str = created["stateMachineArn"]
+        return state_machine_arn
+
+    def start(self, state_machine_arn: str, execution_input: Mapping[str, Any], name: str | None = None) -> str:
+        """Start an execution; return its ARN."""
+        started = self.client.start_execution(
+            stateMachineArn=state_machine_arn, name=name or uuid.uuid4().hex, input=json.dumps(execution_input)
+        )
+        execution_arn: str = started["executionArn"]
+        return execution_arn
+
+    def wait(self, execution_arn: str, timeout: float = 60.0) -> dict[str, Any]:
+        """``DescribeExecution`` once the execution has ended."""
+        deadline = time.monotonic() + timeout
+        while (description := self.client.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} still RUNNING after {timeout} s")
+            time.sleep(0.02)
+        return dict(description)
+
+    def run(
+        self, state_machine_arn: str, execution_input: Mapping[str, Any], name: str | None = None
+    ) -> dict[str, Any]:
+        """Start an execution and wait for its end; ``DescribeExecution`` of it."""
+        return self.wait(self.start(state_machine_arn, execution_input, name))
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        """Every history event, oldest first."""
+        events: list[dict[str, Any]] = self.client.get_execution_history(executionArn=execution_arn)["events"]
+        return events
+
+    def _invoke(self, env: Any, parameters: dict[str, Any], region: str, state_credentials: Any) -> None:
+        """moto's ``execute_lambda_function_integration``, run in-process as the Lambda integration would."""
+        function_name = parameters["FunctionName"]
+        with self._lock:
+            function = self._functions.get(function_name)
+        if function is None:
+            raise lambda_eval_utils.LambdaFunctionErrorException(
+                "Unhandled", _error_payload(LookupError(f"no function registered for {function_name}"), "")
+            )
+        request_id = str(uuid.uuid4())
+        context = LocalLambdaContext(function_name=function_name.rsplit(":", 1)[-1], aws_request_id=request_id)
+        event = json.loads(parameters.get("Payload") or b"{}")
+        try:
+            result = function(event, context)
+        except Exception as error:  # noqa: BLE001 (every function error becomes a task failure, as in Lambda)
+            raise lambda_eval_utils.LambdaFunctionErrorException(
+                "Unhandled", _error_payload(error, request_id)
+            ) from None
+        env.stack.append(
+            {
+                "ExecutedVersion": "$LATEST",
+                "Payload": json.loads(json.dumps(result)),
+                "SdkHttpMetadata": {
+                    "AllHttpHeaders": {"x-amzn-RequestId": [request_id], "X-Amzn-Trace-Id": [_trace_id()]},
+                    "HttpHeaders": {"x-amzn-RequestId": request_id, "X-Amzn-Trace-Id": _trace_id()},
+                    "HttpStatusCode": 200,
+                },
+                "SdkResponseMetadata": {"RequestId": request_id},
+                "StatusCode": 200,
+            }
+        )
+
+
+def status_change_event(description: Mapping[str, Any]) -> dict[str, Any]:
+    """The "Step Functions Execution Status Change" event EventBridge delivers for this execution, built from its
+    ``DescribeExecution``: the envelope and every detail field Step Functions sends (input and output as JSON
+    strings, dates in epoch milliseconds, error and cause as described, output null unless it succeeded)."""
+    execution_arn = description["executionArn"]
+    region, account = execution_arn.split(":")[3:5]
+    stop_date = description.get("stopDate")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": account,
+        "time": (stop_date or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [execution_arn],
+        "detail": {
+            "executionArn": execution_arn,
+            "stateMachineArn": description["stateMachineArn"],
+            "name": description["name"],
+            "status": description["status"],
+            "startDate": _epoch_millis(description["startDate"]),
+            "stopDate": _epoch_millis(stop_date) if stop_date else None,
+            "input": description.get("input"),
+            "output": description.get("output") if description["status"] == "SUCCEEDED" else None,
+            "inputDetails": {"included": True},
+            "outputDetails": {"included": True},
+            "error": description.get("error"),
+            "cause": description.get("cause"),
+            "redriveCount": 0,
+            "redriveStatus": "REDRIVABLE" if description["status"] in FAILED_STATUSES else "NOT_REDRIVABLE",
+            "stateMachineVersionArn": None,
+            "stateMachineAliasArn": None,
+        },
+    }
+
+
+def _error_payload(error: BaseException, request_id: str) -> str:
+    """The Python runtime's error payload for an exception the handler raised, as a JSON string."""
+    return json.dumps(
+        {
+            "errorMessage": str(error),
+            "errorType": type(error).__name__,
+            "requestId": request_id,
+            "stackTrace": traceback.format_tb(error.__traceback__),
+        }
+    )
+
+
+def _trace_id() -> str:
+    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
+
+
+def _epoch_millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _configure(moto_url: str, config: Mapping[str, Any]) -> None:
+    request = urllib.request.Request(  # noqa: S310 (a loopback URL of our own server)
+        f"{moto_url}/moto-api/config", data=json.dumps(config).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass

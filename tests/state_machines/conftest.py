@@ -1,0 +1,123 @@
+"""State machines run for real in moto's interpreter, their Lambda tasks dispatched in-process.
+
+Every function of ``template.yaml`` is registered under the ARN the local stack gives it, running the handler the
+template names: a task whose ``FunctionName`` is a stack output runs that output's entry point, as in AWS. The
+engine's own functions (the Terraform run, the state file's outputs) are stand-ins a test sets up.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from local_aws.lambda_context import LocalLambdaContext
+from local_aws.step_functions import LAMBDA_INVOKE, StepFunctionsInterpreter
+from local_aws.template import LOCAL_ACCOUNT, LOCAL_REGION, function_arn, functions, stack_outputs
+from tests.conftest import SAMPLE_TOKEN, TEMPLATE, entry_point
+
+STATE_MACHINES = Path(__file__).resolve().parent
+EXAMPLE_ENGINE = STATE_MACHINES.parent.parent / "statemachine" / "engine.asl.json"
+ENGINE_FUNCTION_PREFIX = f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:engine-"
+_names = itertools.count()
+
+
+class EngineStepError(Exception):
+    """What an engine step raises when it breaks (not a Terraform failure: the step itself)."""
+
+
+@dataclass
+class Engine:
+    """The engine's own Lambda functions, answering as the reference engine's do; a test sets what happens."""
+
+    command_status: str = "Success"
+    command_error_output: str = ""
+    raises: Exception | None = None
+    record_outputs: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+    def run_command(self, event: dict[str, Any], context: LocalLambdaContext) -> dict[str, Any]:
+        self.calls.append(f"command {event['operation']}")
+        if self.raises is not None:
+            raise self.raises
+        return {"invocationStatus": self.command_status, "errorMessage": self.command_error_output}
+
+    def get_state_file_outputs(self, event: dict[str, Any], context: LocalLambdaContext) -> dict[str, Any]:
+        self.calls.append("outputs")
+        return {"recordOutputs": self.record_outputs}
+
+    def run(self, event: dict[str, Any], context: LocalLambdaContext) -> dict[str, Any]:
+        """The example engine's one step: Terraform's outputs, or the step's own error."""
+        self.calls.append(f"run {event['operation']}")
+        if self.raises is not None:
+            raise self.raises
+        return {"outputs": self.record_outputs}
+
+
+@pytest.fixture(scope="session")
+def interpreter(dynamodb_url: str, handler_module: ModuleType) -> Iterator[StepFunctionsInterpreter]:
+    """moto's interpreter on the session's moto server, every template function registered under its stack ARN."""
+    with StepFunctionsInterpreter(dynamodb_url).running() as running:
+        for function in functions(TEMPLATE):
+            running.register(function_arn(function), entry_point(handler_module, function))
+        yield running
+
+
+@pytest.fixture
+def engine(interpreter: StepFunctionsInterpreter) -> Engine:
+    """The engine's functions, registered afresh for each test."""
+    stand_in = Engine()
+    interpreter.register(f"{ENGINE_FUNCTION_PREFIX}run-command", stand_in.run_command)
+    interpreter.register(f"{ENGINE_FUNCTION_PREFIX}get-state-file-outputs", stand_in.get_state_file_outputs)
+    interpreter.register(f"{ENGINE_FUNCTION_PREFIX}run", stand_in.run)
+    return stand_in
+
+
+def substitutions(**extra: str) -> dict[str, str]:
+    """The DefinitionSubstitutions a state machine here takes: the stack's outputs by name, the engine's own
+    functions, and the Lambda integration's resource."""
+    return {
+        **stack_outputs(TEMPLATE),
+        "LambdaInvokeArn": LAMBDA_INVOKE,
+        "SendApplyCommandFunctionArn": f"{ENGINE_FUNCTION_PREFIX}run-command",
+        "SendDestroyCommandFunctionArn": f"{ENGINE_FUNCTION_PREFIX}run-command",
+        "GetStateFileOutputsFunctionArn": f"{ENGINE_FUNCTION_PREFIX}get-state-file-outputs",
+        "EngineFunctionArn": f"{ENGINE_FUNCTION_PREFIX}run",
+        **extra,
+    }
+
+
+def unique_name(prefix: str) -> str:
+    """A name no earlier state machine or execution of this test session has (moto keeps them all)."""
+    return f"{prefix}-{next(_names)}"
+
+
+def workflow_payload(
+    operation: str, record_id: str, leave_out: tuple[str, ...] = (), **overrides: Any
+) -> dict[str, Any]:
+    """The payload Service Catalog sends an engine (../shared/reference/samples/workflow-payload.json's fields),
+    with some fields overridden or left out."""
+    payload = {
+        "token": SAMPLE_TOKEN,
+        "operation": operation,
+        "provisionedProductId": "pp-7v4ekvrx2ydva",
+        "provisionedProductName": "orders-bucket",
+        "productId": "prod-3ivw5wkpqv6bk",
+        "provisioningArtifactId": "pa-ymccakuf3xewe",
+        "recordId": record_id,
+        "launchRoleArn": "arn:aws:iam::111122223333:role/SCLaunchRole",
+        "artifact": {"path": "s3://artifacts-111122223333/orders-bucket.tar.gz", "type": "AWS_S3"},
+        "identity": {
+            "principal": "arn:aws:sts::111122223333:assumed-role/Admin/jane",
+            "awsAccountId": "111122223333",
+            "organizationId": "o-a1b2c3d4e5",
+        },
+        "parameters": [{"key": "bucket_name", "value": "orders"}],
+        "tags": [{"key": "team", "value": "payments"}],
+    }
+    return {name: value for name, value in {**payload, **overrides}.items() if name not in leave_out}

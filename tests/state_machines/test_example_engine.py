@@ -1,0 +1,129 @@
+"""statemachine/engine.asl.json, the example engine, run in moto's interpreter with the generic entry point as its
+notify steps (the stack's NotifyFunctionArn) and its Retry / Catch as written."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from local_aws.service_catalog import ServiceCatalogEndpoint
+from local_aws.step_functions import StepFunctionsInterpreter
+from tests.state_machines.conftest import (
+    EXAMPLE_ENGINE,
+    Engine,
+    EngineStepError,
+    substitutions,
+    unique_name,
+    workflow_payload,
+)
+
+OUTPUTS = [{"key": "bucket_arn", "value": "arn:aws:s3:::orders", "description": "ARN of the bucket"}]
+
+
+@pytest.fixture(scope="module")
+def example_engine(interpreter: StepFunctionsInterpreter) -> str:
+    return interpreter.create_state_machine(
+        unique_name("example-engine"), EXAMPLE_ENGINE.read_text(encoding="utf-8"), substitutions()
+    )
+
+
+def run_provision(
+    interpreter: StepFunctionsInterpreter, example_engine: str, service_catalog: ServiceCatalogEndpoint
+) -> tuple[dict[str, Any], str]:
+    record_id = unique_name("rec").replace("-", "")
+    service_catalog.register(record_id, "PROVISION_PRODUCT")
+    execution = interpreter.run(example_engine, workflow_payload("PROVISION_PRODUCT", record_id))
+    return execution, record_id
+
+
+def accepted_calls(service_catalog: ServiceCatalogEndpoint) -> list[dict[str, Any]]:
+    return [{"operation": r.operation, **r.parameters} for r in service_catalog.accepted]
+
+
+def task_attempts(interpreter: StepFunctionsInterpreter, execution_arn: str, state: str) -> int:
+    """How many times the state's task was scheduled (once, plus once per retry)."""
+    entered, attempts = False, 0
+    for event in interpreter.history(execution_arn):
+        if event["type"] == "TaskStateEntered":
+            entered = event["stateEnteredEventDetails"]["name"] == state
+        if entered and event["type"] == "TaskScheduled":
+            attempts += 1
+    return attempts
+
+
+def test_success_is_notified_once_with_its_outputs(
+    local_services: ModuleType,
+    service_catalog: ServiceCatalogEndpoint,
+    interpreter: StepFunctionsInterpreter,
+    example_engine: str,
+    engine: Engine,
+) -> None:
+    engine.record_outputs = OUTPUTS
+    execution, record_id = run_provision(interpreter, example_engine, service_catalog)
+    (call,) = accepted_calls(service_catalog)
+    assert (call["operation"], call["RecordId"], call["Status"]) == (
+        "NotifyProvisionProductEngineWorkflowResult",
+        record_id,
+        "SUCCEEDED",
+    )
+    assert call["Outputs"] == [
+        {"OutputKey": "bucket_arn", "OutputValue": "arn:aws:s3:::orders", "Description": "ARN of the bucket"}
+    ]
+    assert execution["status"] == "SUCCEEDED"
+
+
+def test_engine_failure_is_caught_and_notified_once_as_failed(
+    local_services: ModuleType,
+    service_catalog: ServiceCatalogEndpoint,
+    interpreter: StepFunctionsInterpreter,
+    example_engine: str,
+    engine: Engine,
+) -> None:
+    engine.raises = EngineStepError("terraform apply exited with 1")
+    execution, _ = run_provision(interpreter, example_engine, service_catalog)
+    (call,) = accepted_calls(service_catalog)
+    assert (call["Status"], call["FailureReason"]) == ("FAILED", "EngineStepError: terraform apply exited with 1")
+    assert execution["status"] == "SUCCEEDED"  # "Failure reported": the execution did its job
+
+
+def test_retryable_error_is_retried_to_exactly_one_call(
+    local_services: ModuleType,
+    service_catalog: ServiceCatalogEndpoint,
+    interpreter: StepFunctionsInterpreter,
+    example_engine: str,
+    engine: Engine,
+) -> None:
+    # Given Service Catalog throttles every attempt botocore makes in the first invocation (2 attempts here)
+    service_catalog.throttle(2)
+    engine.record_outputs = OUTPUTS
+    # When the example engine runs
+    execution, _ = run_provision(interpreter, example_engine, service_catalog)
+    # Then its Retry on ServiceCatalogUnavailableError ran the notify step again, and one call went through
+    assert task_attempts(interpreter, execution["executionArn"], "Notify success") == 2
+    assert [request.answer_status for request in service_catalog.requests] == [400, 400, 200]
+    (call,) = accepted_calls(service_catalog)
+    assert call["Status"] == "SUCCEEDED"
+    assert execution["status"] == "SUCCEEDED"
+
+
+def test_terminal_error_is_caught_and_reported_as_a_failure(
+    local_services: ModuleType,
+    service_catalog: ServiceCatalogEndpoint,
+    interpreter: StepFunctionsInterpreter,
+    example_engine: str,
+    engine: Engine,
+) -> None:
+    # Given the engine's outputs cannot make a valid request (an output without a name)
+    engine.record_outputs = [{"key": "", "value": "x"}]
+    # When the example engine runs
+    execution, _ = run_provision(interpreter, example_engine, service_catalog)
+    # Then the success notification's InvalidEventError was caught and one FAILED call says why
+    (call,) = accepted_calls(service_catalog)
+    assert (call["Status"], call["FailureReason"]) == (
+        "FAILED",
+        "InvalidEventError: outputs[0].key: must be a non-empty string",
+    )
+    assert task_attempts(interpreter, execution["executionArn"], "Notify success") == 1
+    assert execution["status"] == "SUCCEEDED"
