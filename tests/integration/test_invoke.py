@@ -139,3 +139,38 @@ def test_invoke_with_a_bad_argument_says_so_in_one_line_and_fails(arguments: lis
     (error,) = [line for line in completed.stderr.splitlines() if not line.startswith(("usage: ", " "))]
     assert error.startswith("python -m local_aws.invoke: error: ")
     assert message in error
+
+
+def readme_make_invoke_lines() -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- make-invoke -->", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.startswith("make invoke")]
+
+
+def makefile_default(variable: str) -> str:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    return next(line.split("?=", 1)[1].strip() for line in makefile.splitlines() if line.startswith(f"{variable} ?="))
+
+
+@pytest.mark.parametrize("line", readme_make_invoke_lines())
+def test_every_make_invoke_line_of_the_readme_runs(line: str) -> None:
+    # The Makefile's invoke target, with the line's variables over its defaults
+    variables = {name: makefile_default(name) for name in ("FUNCTION", "EVENT", "ENV_VARS")}
+    variables.update(assignment.split("=", 1) for assignment in line.split()[2:])
+    completed = run_invoke(
+        "--function", variables["FUNCTION"], "--event", variables["EVENT"], "--env-vars", variables["ENV_VARS"]
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert '"outcome": "NOTIFIED"' in completed.stdout
+
+
+def test_the_readme_shows_make_invoke_with_and_without_a_function() -> None:
+    lines = readme_make_invoke_lines()
+    assert "make invoke" in lines
+    assert any("FUNCTION=NotifyFunction" in line for line in lines)
+
+
+def test_the_makefiles_invoke_recipe_is_the_command_these_tests_run() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ninvoke:", 1)[1].splitlines()[1].strip()
+    assert recipe == "$(BIN)/python -m local_aws.invoke --function $(FUNCTION) --event $(EVENT) --env-vars $(ENV_VARS)"

@@ -1,0 +1,56 @@
+"""The README's tables say what the code and the template do: each is read here and checked against them."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from pathlib import Path
+
+import pytest
+
+from local_aws.template import functions
+from tests.conftest import SAMPLE_FUNCTIONS, TEMPLATE
+from tests.reference_engine import NOTIFY_TASKS
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def table_after(heading_text: str) -> list[list[str]]:
+    """The rows (cells without backticks) of the first Markdown table after a line holding ``heading_text``."""
+    lines = README[README.index(heading_text) :].splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith("|"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip().replace("`", "") for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_the_sample_table_names_each_samples_function() -> None:
+    listed = {}
+    for samples, function, _ in table_after("| sample | function | sent by |"):
+        for pattern in re.split(r",\s*", samples):
+            for sample in fnmatch.filter(SAMPLE_FUNCTIONS, pattern):
+                listed[sample] = function
+    assert listed == SAMPLE_FUNCTIONS
+
+
+def test_the_entry_point_table_is_the_templates_functions_and_outputs() -> None:
+    rows = table_after("| function (logical id) | stack output | reports | takes |")
+    assert sorted(function for function, *_ in rows) == sorted(functions(TEMPLATE))
+    for function, output, *_ in rows:
+        assert TEMPLATE["Outputs"][output]["Value"] == {"Fn::GetAtt": [function, "Arn"]}
+
+
+@pytest.mark.parametrize("row", table_after("| the reference engine's substitution | this stack's output |"))
+def test_each_drop_in_substitution_is_the_output_of_the_same_name(row: list[str]) -> None:
+    substitution, output = row[0].split(" ")[0], row[1]
+    assert substitution == output
+    assert output in TEMPLATE["Outputs"]
+    assert substitution in {task.substitution for task in NOTIFY_TASKS.values()}
+
+
+def test_the_drop_in_table_covers_every_substitution_of_the_reference_engine() -> None:
+    rows = table_after("| the reference engine's substitution | this stack's output |")
+    assert {row[1] for row in rows} == {task.substitution for task in NOTIFY_TASKS.values()}
