@@ -15,7 +15,7 @@ SAM = $(SAM_VENV)/bin/sam
 # sam validate works offline with a region and without the EC2 metadata look-up for credentials.
 SAM_ENV = AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: test lint typecheck validate security unit invoke bench clean
+.PHONY: test lint typecheck validate security unit invoke bench rescue replay-dead-letters show-record clean
 
 test: lint typecheck validate security unit
 
@@ -55,6 +55,18 @@ unit: $(VENV)/.installed
 
 invoke: $(VENV)/.installed
 	$(BIN)/python -m local_aws.invoke --function $(FUNCTION) --event $(EVENT) --env-vars $(ENV_VARS)
+
+# Operator commands (README, "Operator commands"): the function's settings come from the environment.
+COMMAND = PYTHONPATH=src $(BIN)/python -m engine_result_notifier.commands
+
+show-record: $(VENV)/.installed
+	$(COMMAND) show-record $(RECORD)
+
+rescue: $(VENV)/.installed
+	$(COMMAND) rescue $(EXECUTION) $(if $(YES),--yes)
+
+replay-dead-letters: $(VENV)/.installed
+	$(COMMAND) replay-dead-letters $(if $(SEND),--send)
 
 bench: $(VENV)/.installed
 	PYTHONPATH=src $(BIN)/python -m bench

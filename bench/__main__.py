@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from local_aws.template import NOTIFY_FUNCTION, declared_environment, load_template
+
 ROOT = Path(__file__).resolve().parent.parent
 TABLE_NAME = "engine-result-notifier-bench"
 TARGETS = {"cold_init_ratio": 1.45, "peak_memory_mib": 80.0, "warm_path_ratio": 1.2}
@@ -116,6 +118,12 @@ def udp_sink() -> Iterator[str]:
         yield f"{host}:{port}"
 
 
+def entry_point_settings() -> dict[str, str]:
+    """The entry points' names, as the template gives them to the function."""
+    declared = declared_environment(load_template(), NOTIFY_FUNCTION)
+    return {name: value for name, value in declared.items() if name.endswith("_ENTRY_POINT")}
+
+
 def credentials() -> dict[str, str]:
     return {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -136,6 +144,7 @@ def lambda_environment(urls: dict[str, str], xray_daemon: str) -> dict[str, str]
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         "IDEMPOTENCY_TABLE_NAME": TABLE_NAME,
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        **entry_point_settings(),
         "AWS_ENDPOINT_URL_DYNAMODB": urls["dynamodb"],
         "AWS_ENDPOINT_URL_SERVICE_CATALOG": urls["service_catalog"],
         **credentials(),

@@ -4,7 +4,8 @@ The handler, code location, environment, memory and timeout come from the templa
 invoke`` takes them; ``--env-vars`` takes the same JSON file (``{"NotifyFunction": {...}, "Parameters":
 {...}}``, overriding only variables the template declares). Unless ``AWS_ENDPOINT_URL_DYNAMODB`` /
 ``AWS_ENDPOINT_URL_SERVICE_CATALOG`` point elsewhere, the local DynamoDB (moto's server) and the local
-Service Catalog endpoint are started on loopback. The event is delivered twice, as a retried delivery
+Service Catalog endpoint are started on loopback (moto's server also stands in for Step Functions, which the
+safety net reads, unless ``AWS_ENDPOINT_URL_SFN`` names another). The event is delivered twice, as a retried delivery
 would be: the first run makes the call, the second shows the duplicate suppressed.
 
     python -m local_aws.invoke --function NotifyProvisionResultFunction --event events/provision-succeeded.json \
@@ -33,7 +34,14 @@ import boto3
 from local_aws import dynamodb
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import RecordedRequest, ServiceCatalogEndpoint
-from local_aws.template import LOCAL_REGION, PROJECT_ROOT, function_properties, functions, load_template
+from local_aws.template import (
+    LOCAL_REGION,
+    PROJECT_ROOT,
+    declared_environment,
+    function_properties,
+    functions,
+    load_template,
+)
 
 DELIVERIES = ("first delivery", "second delivery of the same event")
 
@@ -96,9 +104,8 @@ def function_environment(
     template: dict[str, Any], properties: dict[str, Any], logical_id: str, env_vars_path: Path | None
 ) -> dict[str, str]:
     """The function's variables as Lambda would set them, with the env-vars file's overrides."""
-    declared = properties.get("Environment", {}).get("Variables", {})
-    parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
-    variables = {name: resolve(value, parameters) for name, value in declared.items()}
+    variables = declared_environment(template, logical_id)
+    declared = set(variables)
     if env_vars_path is not None:
         overrides = read_json(env_vars_path)
         if not isinstance(overrides, dict):
@@ -120,21 +127,16 @@ def function_environment(
     return {**lambda_variables, **variables}
 
 
-def resolve(value: Any, parameters: dict[str, str]) -> str:
-    """A variable's value: a parameter ``Ref`` gives its default, a resource ``Ref`` its logical id (as SAM)."""
-    if isinstance(value, dict) and "Ref" in value:
-        return parameters.get(value["Ref"], value["Ref"])
-    return str(value)
-
-
 @contextlib.contextmanager
 def local_services(environment: dict[str, str]) -> Iterator[ServiceCatalogEndpoint | None]:
     """Start the local endpoints the user's environment does not already name; create the table."""
     with contextlib.ExitStack() as stack:
-        dynamodb_url = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-        if dynamodb_url is None:
-            dynamodb_url = stack.enter_context(dynamodb.DynamoDBServer()).endpoint_url
+        # moto's server is the DynamoDB and the Step Functions (the safety net reads executions there).
+        named = {service: os.environ.get(f"AWS_ENDPOINT_URL_{service}") for service in ("DYNAMODB", "SFN")}
+        moto_url = "" if all(named.values()) else stack.enter_context(dynamodb.DynamoDBServer()).endpoint_url
+        dynamodb_url = named["DYNAMODB"] or moto_url
         environment["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_url
+        environment["AWS_ENDPOINT_URL_SFN"] = named["SFN"] or dynamodb_url
         table_name = environment["IDEMPOTENCY_TABLE_NAME"]
         client = boto3.client(
             "dynamodb",

@@ -12,8 +12,11 @@ integration gives it:
   runtime's error payload ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` as a JSON string.
 
 ``status_change_event`` turns ``DescribeExecution`` into the "Execution Status Change" event EventBridge
-delivers for it. Known difference from the service (moto 5.2.5): ``GetExecutionHistory`` ignores
-``reverseOrder``, ``maxResults`` and ``nextToken`` and returns every event, oldest first.
+delivers for it. Known differences from the service (moto 5.2.5): ``GetExecutionHistory`` ignores
+``reverseOrder``, ``maxResults`` and ``nextToken`` and returns every event, oldest first; ``StopExecution`` does
+not interrupt a task that is running, and the interpreter records that task's late result before
+``ExecutionAborted``, where Step Functions records none. ``hold`` and ``keep_late_results_out`` give a test the
+service's behaviour: the task is held until the stop, and its late result is left out of the history.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 
 import boto3
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.template import LOCAL_ACCOUNT, LOCAL_REGION
@@ -41,6 +45,7 @@ LambdaFunction = Callable[[Any, LocalLambdaContext], Any]
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 EXECUTION_ROLE = f"arn:aws:iam::{LOCAL_ACCOUNT}:role/engine-state-machine"
 FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+_CLOSING_EVENTS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"})
 
 
 class StepFunctionsInterpreter:
@@ -49,6 +54,7 @@ class StepFunctionsInterpreter:
     def __init__(self, moto_url: str) -> None:
         self._moto_url = moto_url
         self._functions: dict[str, LambdaFunction] = {}
+        self._late_results_after: dict[str, int] = {}
         self._lock = threading.Lock()
         self.client = boto3.client("stepfunctions", endpoint_url=moto_url, region_name=LOCAL_REGION)
 
@@ -56,13 +62,52 @@ class StepFunctionsInterpreter:
     def running(self) -> Iterator[StepFunctionsInterpreter]:
         """Switch the interpreter on and route Lambda tasks here; put moto back as it was on exit."""
         _configure(self._moto_url, {"stepfunctions": {"execute_state_machine": True}})
-        original = lambda_eval_utils.execute_lambda_function_integration
+        original_invoke = lambda_eval_utils.execute_lambda_function_integration
+        original_history = StepFunctionsParserBackend.get_execution_history
         lambda_eval_utils.execute_lambda_function_integration = self._invoke
+        StepFunctionsParserBackend.get_execution_history = self._history_without_late_results(original_history)  # type: ignore[method-assign]
         try:
             yield self
         finally:
-            lambda_eval_utils.execute_lambda_function_integration = original
+            lambda_eval_utils.execute_lambda_function_integration = original_invoke
+            StepFunctionsParserBackend.get_execution_history = original_history  # type: ignore[method-assign]
             _configure(self._moto_url, {"stepfunctions": {"execute_state_machine": False}})
+
+    @contextlib.contextmanager
+    def hold(self, function_arn: str) -> Iterator[Hold]:
+        """Hold the next invocation of this function until the block ends: the task stays running, as a Lambda
+        invocation still under way does. On release the held invocation returns without running the function (an
+        invocation that never got to make its call); other invocations run as usual."""
+        with self._lock:
+            function = self._functions[function_arn]
+        held = Hold()
+        self.register(function_arn, held.wrap(function))
+        try:
+            yield held
+        finally:
+            held.release()
+            self.register(function_arn, function)
+
+    def keep_late_results_out(self, execution_arn: str) -> None:
+        """Leave out of this execution's history every task event recorded from now on, as Step Functions records
+        no result for a task its stop interrupted (moto records the held task's late result)."""
+        last_event_id = max(int(event["id"]) for event in self.history(execution_arn))
+        with self._lock:
+            self._late_results_after[execution_arn] = last_event_id
+
+    def _history_without_late_results(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        late_results_after = self._late_results_after
+
+        def get_execution_history(backend: Any, execution_arn: str) -> Any:
+            output = original(backend, execution_arn)
+            cut = late_results_after.get(execution_arn)
+            if cut is None:
+                return output
+            # Inside moto's backend an event's type is its enum, whose value is the name the API returns.
+            kept = [e for e in output["events"] if int(e["id"]) <= cut or _type_of(e).startswith("Execution")]
+            return {**output, "events": kept}
+
+        return get_execution_history
 
     def register(self, function_arn: str, function: LambdaFunction) -> None:
         """Run ``function`` for every Lambda task whose ``FunctionName`` is this ARN."""
@@ -89,11 +134,14 @@ class StepFunctionsInterpreter:
         return execution_arn
 
     def wait(self, execution_arn: str, timeout: float = 60.0) -> dict[str, Any]:
-        """``DescribeExecution`` once the execution has ended."""
+        """``DescribeExecution`` once the execution has ended and its history is closed (moto reports a stopped
+        execution ABORTED before its worker has recorded the end)."""
         deadline = time.monotonic() + timeout
-        while (description := self.client.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+        while (description := self.client.describe_execution(executionArn=execution_arn))["status"] == "RUNNING" or (
+            self.history(execution_arn)[-1]["type"] not in _CLOSING_EVENTS
+        ):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{execution_arn} still RUNNING after {timeout} s")
+                raise TimeoutError(f"{execution_arn} has not ended after {timeout} s")
             time.sleep(0.02)
         return dict(description)
 
@@ -139,6 +187,31 @@ class StepFunctionsInterpreter:
                 "StatusCode": 200,
             }
         )
+
+
+class Hold:
+    """One held invocation: ``wait_until_invoked`` returns once the task is running and held."""
+
+    def __init__(self) -> None:
+        self._invoked = threading.Event()
+        self._released = threading.Event()
+
+    def wrap(self, function: LambdaFunction) -> LambdaFunction:
+        def held(event: Any, context: LocalLambdaContext) -> Any:
+            if self._invoked.is_set():  # only the first invocation is held
+                return function(event, context)
+            self._invoked.set()
+            self._released.wait(timeout=60)
+            return {}
+
+        return held
+
+    def wait_until_invoked(self, timeout: float = 30.0) -> None:
+        if not self._invoked.wait(timeout):
+            raise TimeoutError("the held function was not invoked")
+
+    def release(self) -> None:
+        self._released.set()
 
 
 def status_change_event(description: Mapping[str, Any]) -> dict[str, Any]:
@@ -188,6 +261,10 @@ def _error_payload(error: BaseException, request_id: str) -> str:
             "stackTrace": traceback.format_tb(error.__traceback__),
         }
     )
+
+
+def _type_of(event: Mapping[str, Any]) -> str:
+    return str(getattr(event["type"], "value", event["type"]))
 
 
 def _trace_id() -> str:

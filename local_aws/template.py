@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +70,14 @@ def functions(template: dict[str, Any]) -> list[str]:
     return [name for name, spec in template["Resources"].items() if spec["Type"] == "AWS::Serverless::Function"]
 
 
-def function_arn(logical_id: str) -> str:
+def function_name(template: dict[str, Any], logical_id: str) -> str:
+    """The name a function gets in the local stand-in of a deployed stack: its ``FunctionName`` resolved."""
+    return resolve(function_properties(template, logical_id)["FunctionName"], parameter_defaults(template))
+
+
+def function_arn(template: dict[str, Any], logical_id: str) -> str:
     """The ARN a function gets in the local stand-in of a deployed stack (account, region and stack fixed)."""
-    return f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:{LOCAL_STACK}-{logical_id}"
+    return f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:{function_name(template, logical_id)}"
 
 
 def stack_outputs(template: dict[str, Any]) -> dict[str, str]:
@@ -82,5 +88,98 @@ def stack_outputs(template: dict[str, Any]) -> dict[str, str]:
         if isinstance(value, dict) and value.get("Fn::GetAtt", [None, None])[1] == "Arn":
             logical_id = value["Fn::GetAtt"][0]
             if logical_id in functions(template):
-                outputs[name] = function_arn(logical_id)
+                outputs[name] = function_arn(template, logical_id)
     return outputs
+
+
+def declared_environment(template: dict[str, Any], logical_id: str) -> dict[str, str]:
+    """The function's environment variables as the template declares them, resolved as the local stack would."""
+    declared = function_properties(template, logical_id).get("Environment", {}).get("Variables", {})
+    parameters = parameter_defaults(template)
+    return {name: resolve(value, parameters) for name, value in declared.items()}
+
+
+def parameter_defaults(template: dict[str, Any]) -> dict[str, str]:
+    return {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
+
+
+def resolve(value: Any, parameters: dict[str, str]) -> str:
+    """A property's value as the local stack resolves it: a parameter ``Ref`` gives its default, a resource ``Ref``
+    its logical id (as SAM's local tools do), ``!Sub`` its string with pseudo parameters and parameters filled in."""
+    pseudo = {
+        "AWS::StackName": LOCAL_STACK,
+        "AWS::Region": LOCAL_REGION,
+        "AWS::AccountId": LOCAL_ACCOUNT,
+        "AWS::Partition": "aws",
+    }
+    if isinstance(value, dict) and "Ref" in value:
+        return parameters.get(value["Ref"], pseudo.get(value["Ref"], value["Ref"]))
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        names = {**pseudo, **parameters}
+        return re.sub(r"\$\{([^}]+)\}", lambda found: names.get(found.group(1), found.group(0)), value["Fn::Sub"])
+    return str(value)
+
+
+class Intrinsics:
+    """CloudFormation's intrinsic functions, evaluated for given parameter values (the others at their defaults):
+    enough to read what a condition-dependent property becomes. ``!GetAtt`` gives ``<Resource.Attribute>``."""
+
+    def __init__(self, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
+        self._template = template
+        self._parameters: dict[str, Any] = {}
+        for name, spec in template.get("Parameters", {}).items():
+            value = (parameters or {}).get(name, spec.get("Default", ""))
+            is_list = spec.get("Type") == "CommaDelimitedList"
+            self._parameters[name] = value.split(",") if is_list and isinstance(value, str) else value
+        self._pseudo = {
+            "AWS::StackName": LOCAL_STACK,
+            "AWS::Region": LOCAL_REGION,
+            "AWS::AccountId": LOCAL_ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::NoValue": _NO_VALUE,
+        }
+
+    def condition(self, name: str) -> bool:
+        return bool(self.evaluate(self._template["Conditions"][name]))
+
+    def evaluate(self, value: Any) -> Any:  # noqa: PLR0911 (one branch per intrinsic function)
+        if isinstance(value, list):
+            return [item for item in (self.evaluate(element) for element in value) if item is not _NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) != 1 or not _is_intrinsic(next(iter(value))):
+            evaluated = ((key, self.evaluate(item)) for key, item in value.items())
+            return {key: item for key, item in evaluated if item is not _NO_VALUE}
+        ((function, argument),) = value.items()
+        if function == "Ref":
+            return self._parameters[argument] if argument in self._parameters else self._pseudo.get(argument, argument)
+        if function in ("Condition", "Fn::Condition"):
+            return self.condition(argument)
+        if function == "Fn::If":
+            name, if_true, if_false = argument
+            return self.evaluate(if_true if self.condition(name) else if_false)
+        if function == "Fn::GetAtt":
+            return f"<{'.'.join(argument)}>"
+        arguments = self.evaluate(argument)
+        simple: dict[str, Any] = {
+            "Fn::Not": lambda a: not a[0],
+            "Fn::Equals": lambda a: a[0] == a[1],
+            "Fn::Or": any,
+            "Fn::And": all,
+            "Fn::Join": lambda a: a[0].join(a[1]),
+            "Fn::Split": lambda a: a[1].split(a[0]),
+            "Fn::Sub": self._sub,
+        }
+        return simple[function](arguments)
+
+    def _sub(self, argument: Any) -> str:
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        names = {**self._pseudo, **{k: str(v) for k, v in self._parameters.items()}, **variables}
+        return re.sub(r"\$\{([^}]+)\}", lambda found: str(names[found.group(1)]), text)
+
+
+_NO_VALUE = object()
+
+
+def _is_intrinsic(key: str) -> bool:
+    return key in ("Ref", "Condition") or key.startswith("Fn::")

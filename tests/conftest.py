@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -16,11 +17,12 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from local_aws import dynamodb
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
-from local_aws.template import NOTIFY_FUNCTION, function_properties, load_template
+from local_aws.template import NOTIFY_FUNCTION, declared_environment, function_properties, load_template
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 TABLE_NAME = "engine-result-notifier-test"
@@ -45,6 +47,13 @@ SAMPLE_FUNCTIONS = {
     "execution-timed-out.json": NOTIFY_FUNCTION,
 }
 """Each sample in events/ and the function (logical id) it is delivered to, as ``make invoke FUNCTION=`` takes it."""
+
+ENTRY_POINT_SETTINGS = {
+    name: value
+    for name, value in declared_environment(TEMPLATE, NOTIFY_FUNCTION).items()
+    if name.endswith("_ENTRY_POINT")
+}
+"""The entry points' names as the template gives them to every function (the local stack's)."""
 
 # Set at import, before any boto3 client exists: fake credentials, and never the shared config files.
 os.environ.update(
@@ -116,9 +125,11 @@ def handler_module(dynamodb_url: str, service_catalog_endpoint: ServiceCatalogEn
     os.environ.update(
         {
             "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+            "AWS_ENDPOINT_URL_SFN": dynamodb_url,
             "AWS_ENDPOINT_URL_SERVICE_CATALOG": service_catalog_endpoint.endpoint_url,
             "IDEMPOTENCY_TABLE_NAME": TABLE_NAME,
             "SERVICE_CATALOG_MAX_ATTEMPTS": "2",
+            **ENTRY_POINT_SETTINGS,
         }
     )
     from engine_result_notifier import handler  # noqa: PLC0415 (needs the environment above)
@@ -154,3 +165,17 @@ def local_services(
 @pytest.fixture
 def lambda_context() -> LocalLambdaContext:
     return LocalLambdaContext()
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def client_without_retries(service: str, endpoint_url: str) -> Any:
+    config = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=1, read_timeout=2)
+    return boto3.client(service, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]

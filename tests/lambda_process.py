@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import ENTRY_POINT_SETTINGS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -91,6 +93,7 @@ def run_in_lambda_process(deliveries: list[Delivery], environment: dict[str, str
             "AWS_XRAY_DAEMON_ADDRESS": daemon.address,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
             "POWERTOOLS_LOG_LEVEL": "DEBUG",
+            **ENTRY_POINT_SETTINGS,
             **environment,
         }
         completed = subprocess.run(  # noqa: S603 (our own interpreter and module)

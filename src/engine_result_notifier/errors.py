@@ -36,6 +36,19 @@ class IdempotencyStoreUnavailableError(NotifierError):
     """
 
 
+class StepFunctionsUnavailableError(NotifierError):
+    """An execution or its history could not be read from Step Functions (throttling, 5xx, connection errors,
+    missing permissions). Retryable: nothing is sent until it can be read, a status is never guessed. Raised on
+    the safety net's and the sweep's paths only, never at an engine's notify step (so not in the lists below):
+    Lambda's asynchronous retries and the next sweep run retry it."""
+
+
+class RescueFailedError(NotifierError):
+    """A sweep found ended executions it could not rescue for good (an invalid input, a refused notification):
+    their records need a person. Raised at the end of the run, after every other execution was handled, so that
+    the function's errors alarm fires; the log names each execution."""
+
+
 class InvalidSettingError(NotifierError):
     """An environment variable holds a value the function cannot run with. Raised at cold start."""
 

@@ -1,9 +1,9 @@
-"""The Lambda entry points: Powertools decorators and one call into the notifier.
+"""The Lambda entry points: Powertools decorators and one call into the notifier or the sweep.
 
 One function per operation, so that an engine with one notify Lambda per operation (AWS's reference Terraform
 engine) needs no ``operation`` in its events: the entry point fixes it. ``lambda_handler``, the generic one,
-takes events that name their operation and the safety net's status-change events. All four share the module's
-one ``Notifier``, created at cold start.
+takes events that name their operation and the safety net's status-change events. ``sweep_handler`` is the
+scheduled sweep for lost status changes. All share the module's one ``Notifier``, created at cold start.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from engine_result_notifier.models import Operation
 from engine_result_notifier.notifier import Notifier
 from engine_result_notifier.observability import logger, metrics, tracer
 from engine_result_notifier.settings import Settings
+from engine_result_notifier.sweep import Sweep
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     Handler = Callable[[dict[str, Any], LambdaContext], dict[str, str]]
 
-notifier = Notifier(Settings.from_environ(os.environ))
+settings = Settings.from_environ(os.environ)
+notifier = Notifier(settings)
+sweep = Sweep(settings, notifier)
 
 
 def _entry_point(operation: Operation | None) -> Handler:
@@ -42,3 +45,11 @@ lambda_handler = _entry_point(None)
 provision_handler = _entry_point(Operation.PROVISION_PRODUCT)
 update_handler = _entry_point(Operation.UPDATE_PROVISIONED_PRODUCT)
 terminate_handler = _entry_point(Operation.TERMINATE_PROVISIONED_PRODUCT)
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def sweep_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    """The scheduled sweep: its event (EventBridge's "Scheduled Event") carries nothing it needs."""
+    return sweep.run(context).to_response()

@@ -98,15 +98,40 @@ def request_for_completion(event: CompletionEvent, sensitive_outputs: SensitiveO
     )
 
 
-def request_for_failed_execution(change: ExecutionStatusChange, workflow: WorkflowPayload) -> NotifyRequest:
-    """The FAILED notification for an engine execution that ended before it notified."""
+def request_for_failed_execution(
+    change: ExecutionStatusChange, workflow: WorkflowPayload, *, history_kept: bool = True
+) -> NotifyRequest:
+    """The FAILED notification for an engine execution that ended before it notified (or, its history no longer
+    kept, that may have: the reason says so)."""
+    secrets = known_secrets(workflow.workflow_token)
+    if history_kept:
+        reason = failure_reason_for_execution(change, secrets)
+    else:
+        reason = _execution_reason(
+            change, "; its history is no longer kept, so what it reported is unknown", change.engine_error, secrets
+        )
+    return _failed(workflow, reason)
+
+
+def request_for_refused_notification(
+    change: ExecutionStatusChange, workflow: WorkflowPayload, refusal: EngineError
+) -> NotifyRequest:
+    """The FAILED notification for an engine execution whose own notification was refused (``refusal``: the notify
+    task's terminal error, or why its payload could not make a request)."""
+    reason = _execution_reason(
+        change, ": its own notification was refused", refusal, known_secrets(workflow.workflow_token)
+    )
+    return _failed(workflow, reason)
+
+
+def _failed(workflow: WorkflowPayload, failure_reason: str) -> NotifyRequest:
     return NotifyRequest(
         operation=workflow.operation,
         workflow_token=workflow.workflow_token,
         record_id=workflow.record_id,
         status=Status.FAILED,
         idempotency_token=idempotency_token(workflow.operation, workflow.record_id),
-        failure_reason=failure_reason_for_execution(change, known_secrets(workflow.workflow_token)),
+        failure_reason=failure_reason,
     )
 
 
@@ -144,14 +169,19 @@ def failure_reason_for_error(engine_error: EngineError | None, secrets: Secrets)
 
 def failure_reason_for_execution(change: ExecutionStatusChange, secrets: Secrets) -> str:
     """The reason for an execution that ended before it notified: what happened to it, then its cause."""
+    return _execution_reason(change, " before it notified Service Catalog", change.engine_error, secrets)
+
+
+def _execution_reason(change: ExecutionStatusChange, what: str, engine_error: EngineError, secrets: Secrets) -> str:
+    """``The engine's execution <name> <ended><what> (<error>): <cause>``, cleaned, without secrets, cut."""
     ending = _EXECUTION_ENDINGS.get(change.status, change.status.lower())
     # Step Functions names are at most 80 characters and errors at most 256: anything longer is not theirs.
     name = clean_failure_text(change.execution_name)[:_EXECUTION_NAME_MAX_LENGTH]
-    error = clean_failure_text(change.engine_error.error or "")[:_ERROR_NAME_MAX_LENGTH]
-    prefix = f"The engine's execution {name} {ending} before it notified Service Catalog"
+    error = clean_failure_text(engine_error.error or "")[:_ERROR_NAME_MAX_LENGTH]
+    prefix = f"The engine's execution {name} {ending}{what}"
     if error:
         prefix += f" ({error})"
-    detail = describe_cause(change.engine_error.cause)
+    detail = describe_cause(engine_error.cause)
     return fit_failure_reason(f"{prefix}: ", detail, default=f"{prefix}.", secrets=secrets)
 
 

@@ -105,6 +105,31 @@ class ExecutionStatusChange:
     """The execution's input as a JSON string, or None when EventBridge left it out for size."""
 
 
+class TaskOutcome(StrEnum):
+    """How a notify task of an engine's execution ended, as its history tells."""
+
+    SUCCEEDED = "SUCCEEDED"
+    """The entry point returned: the record was notified (by this task or before it)."""
+    FAILED = "FAILED"
+    """The task failed: the entry point raised, the invocation failed, or the task timed out."""
+    UNFINISHED = "UNFINISHED"
+    """No outcome: the execution stopped or timed out while the task ran."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyAttempt:
+    """The last notify task an execution scheduled for one of the entry points, and how it ended."""
+
+    function_name: str
+    entry_operation: Operation | None
+    """The operation of the entry point the task invoked (None: the generic one)."""
+    payload: Any = field(repr=False)
+    """The ``Payload`` the task sent: the completion event, as that entry point received it."""
+    outcome: TaskOutcome
+    error: EngineError | None = None
+    """The task's error and cause, when it failed."""
+
+
 @dataclass(frozen=True, slots=True)
 class RecordOutput:
     key: str
@@ -160,6 +185,8 @@ class NotifyResult:
     status: str
     idempotency_token: str
     outcome: str
+    notified_at: str = ""
+    """When the call was made (ISO 8601, UTC), stored with the result so that an operator can be told."""
 
     def to_response(self) -> dict[str, str]:
         return {
@@ -184,3 +211,17 @@ class IgnoredStatusChange:
             "executionArn": self.execution_arn,
             "executionStatus": self.execution_status,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A record's entry in the idempotency table, as the operators' show-record command reports it."""
+
+    status: str
+    """Powertools' status: ``INPROGRESS``, ``COMPLETED`` or ``EXPIRED``."""
+    expires_at: int | None
+    """When the entry expires (epoch seconds): a delivery after that is no longer recognised."""
+    in_progress_until_ms: int | None
+    """Until when an in-progress claim blocks other deliveries (epoch milliseconds)."""
+    result: NotifyResult | None
+    """What was notified, for a completed record."""

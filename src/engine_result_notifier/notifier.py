@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, fields, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -16,6 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyInconsistentStateError,
+    IdempotencyItemNotFoundError,
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
@@ -29,20 +31,21 @@ from engine_result_notifier.errors import (
     InvalidEventError,
     NotificationRejectedError,
     ServiceCatalogUnavailableError,
+    StepFunctionsUnavailableError,
 )
-from engine_result_notifier.events import (
-    is_status_change,
-    parse_completion_event,
-    parse_status_change,
-    parse_workflow_payload,
+from engine_result_notifier.events import is_status_change, parse_completion_event, parse_status_change
+from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES, request_for_completion
+from engine_result_notifier.models import (
+    ExecutionStatusChange,
+    IgnoredStatusChange,
+    NotifyRequest,
+    NotifyResult,
+    Operation,
+    Outcome,
+    StoredRecord,
 )
-from engine_result_notifier.mapping import (
-    FAILED_EXECUTION_STATUSES,
-    request_for_completion,
-    request_for_failed_execution,
-)
-from engine_result_notifier.models import IgnoredStatusChange, NotifyRequest, NotifyResult, Operation, Outcome
 from engine_result_notifier.observability import logger, metrics, tracer
+from engine_result_notifier.rescue import Rescuer
 from engine_result_notifier.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_servicecatalog import ServiceCatalogClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 IDEMPOTENCY_KEY_PREFIX = "engine-result-notification"
 """Fixed, so that keys do not change with the function's name and both event paths share them."""
@@ -76,6 +80,7 @@ class Notifier:
         settings: Settings,
         service_catalog_client: ServiceCatalogClient | None = None,
         dynamodb_client: DynamoDBClient | None = None,
+        step_functions_client: SFNClient | None = None,
     ) -> None:
         self._settings = settings
         self._service_catalog = service_catalog_client or service_catalog.new_client(
@@ -100,6 +105,14 @@ class Notifier:
             output_serializer=_StoredResultSerializer(),
             key_prefix=IDEMPOTENCY_KEY_PREFIX,
         )
+        # The same records, read by key alone (the operators' show-record): no content to validate against.
+        self._record_reader = DynamoDBPersistenceLayer(
+            table_name=settings.idempotency_table_name, boto3_client=self._dynamodb
+        )
+        self._record_reader.configure(
+            IdempotencyConfig(event_key_jmespath=IDEMPOTENCY_KEY_FIELDS), key_prefix=IDEMPOTENCY_KEY_PREFIX
+        )
+        self._rescuer = Rescuer(settings, step_functions_client)
 
     @property
     def service_catalog_client(self) -> ServiceCatalogClient:
@@ -108,6 +121,10 @@ class Notifier:
     @property
     def dynamodb_client(self) -> DynamoDBClient:
         return self._dynamodb
+
+    @property
+    def rescuer(self) -> Rescuer:
+        return self._rescuer
 
     def handle(self, event: Any, context: LambdaContext, entry_operation: Operation | None = None) -> dict[str, str]:
         """Handle one delivery of a completion event or a status-change event; return a small result.
@@ -119,26 +136,52 @@ class Notifier:
         # Powertools keeps dimensions across invocations when a flush had no metric: start clean.
         metrics.clear_metrics()
         try:
-            request = self._request_for(event, entry_operation)
+            work = self._work_for(event, entry_operation)
         except InvalidEventError as error:
-            logger.warning("Event rejected: no notification can be made from it", reason=str(error))
-            metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
+            _reject(error)
             raise
-        if isinstance(request, IgnoredStatusChange):
-            logger.debug("Status change ignored: the execution did not fail", execution_status=request.execution_status)
+        if isinstance(work, IgnoredStatusChange):
+            logger.debug("Status change ignored: the execution did not fail", execution_status=work.execution_status)
             metrics.add_metric(name="IgnoredStatusChanges", unit=MetricUnit.Count, value=1)
-            return request.to_response()
-        logger.set_correlation_id(request.record_id)
-        logger.append_keys(record_id=request.record_id, operation=request.operation.value, status=request.status.value)
-        tracer.put_annotation("record_id", request.record_id)
-        tracer.put_annotation("operation", request.operation.value)
-        tracer.put_annotation("status", request.status.value)
-        metrics.add_dimension(name="operation", value=request.operation.value)
-        result = self._notify_exactly_once(request, from_safety_net=is_status_change(event))
-        tracer.put_annotation("outcome", result.outcome)
-        return result.to_response()
+            return work.to_response()
+        if isinstance(work, ExecutionStatusChange):
+            return self._rescue(work).to_response()
+        return self._deliver(work, from_safety_net=False).to_response()
 
-    def _request_for(self, event: Any, entry_operation: Operation | None) -> NotifyRequest | IgnoredStatusChange:
+    def rescue(self, change: ExecutionStatusChange, context: LambdaContext) -> NotifyResult:
+        """Rescue one execution that ended FAILED, TIMED_OUT or ABORTED, as the safety net would (the sweep's and
+        the operators' way in). Each rescue is a unit of metrics of its own, as a delivery is: it starts clean, and
+        the caller flushes (or drops) what it counted."""
+        self._idempotency_config.register_lambda_context(context)
+        metrics.clear_metrics()
+        logger.append_keys(execution_arn=change.execution_arn)
+        return self._rescue(change)
+
+    def record_state(self, record_id: str) -> StoredRecord | None:
+        """What the idempotency table holds for a record: None if nothing (never notified, or expired away)."""
+        try:
+            record = self._record_reader.get_record({"record_id": record_id})
+        except IdempotencyItemNotFoundError:
+            return None
+        except IdempotencyPersistenceLayerError as error:
+            raise IdempotencyStoreUnavailableError(
+                f"the idempotency table could not be read ({type(error).__name__})"
+            ) from error
+        if record is None:
+            return None
+        data = record.response_json_as_dict()
+        return StoredRecord(  # DynamoDB gives numbers back as Decimal
+            status=record.status,
+            expires_at=int(record.expiry_timestamp) if record.expiry_timestamp else None,
+            in_progress_until_ms=int(record.in_progress_expiry_timestamp)
+            if record.in_progress_expiry_timestamp
+            else None,
+            result=_StoredResultSerializer().from_dict(data) if data else None,
+        )
+
+    def _work_for(
+        self, event: Any, entry_operation: Operation | None
+    ) -> NotifyRequest | ExecutionStatusChange | IgnoredStatusChange:
         if not isinstance(event, Mapping):
             raise InvalidEventError("event: must be a JSON object")
         if not is_status_change(event):
@@ -153,8 +196,34 @@ class Notifier:
         logger.append_keys(execution_arn=change.execution_arn)
         if change.status not in FAILED_EXECUTION_STATUSES:
             return IgnoredStatusChange(execution_arn=change.execution_arn, execution_status=change.status)
-        workflow = parse_workflow_payload(change.execution_input, change.execution_arn)
-        return check_request(request_for_failed_execution(change, workflow))
+        return change
+
+    def _rescue(self, change: ExecutionStatusChange) -> NotifyResult:
+        try:
+            rescue = self._rescuer.rescue_for(change)
+        except InvalidEventError as error:
+            _reject(error)
+            raise
+        except StepFunctionsUnavailableError as error:
+            logger.warning(
+                "Step Functions unavailable; nothing sent until the execution can be read", reason=str(error)
+            )
+            metrics.add_metric(name="StepFunctionsUnavailable", unit=MetricUnit.Count, value=1)
+            raise
+        logger.info("Ended execution read", finding=rescue.finding, execution_status=change.status)
+        if rescue.engine_notified:
+            _annotate(rescue.request)
+            logger.info("Record already notified by the engine's own notify task; no call")
+            metrics.add_metric(name="AlreadyNotified", unit=MetricUnit.Count, value=1)
+            tracer.put_annotation("outcome", Outcome.ALREADY_NOTIFIED.value)
+            return _result(rescue.request, Outcome.ALREADY_NOTIFIED)
+        return self._deliver(rescue.request, from_safety_net=True)
+
+    def _deliver(self, request: NotifyRequest, *, from_safety_net: bool) -> NotifyResult:
+        _annotate(request)
+        result = self._notify_exactly_once(request, from_safety_net=from_safety_net)
+        tracer.put_annotation("outcome", result.outcome)
+        return result
 
     def _notify_exactly_once(self, request: NotifyRequest, *, from_safety_net: bool) -> NotifyResult:
         try:
@@ -206,7 +275,22 @@ class Notifier:
         )
         metrics.add_dimension(name="status", value=request.status.value)
         metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
-        return _result(request, Outcome.NOTIFIED)
+        return replace(_result(request, Outcome.NOTIFIED), notified_at=datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+def _annotate(request: NotifyRequest) -> None:
+    """Every log line, the trace and the metrics of this notification carry its record, operation and status."""
+    logger.set_correlation_id(request.record_id)
+    logger.append_keys(record_id=request.record_id, operation=request.operation.value, status=request.status.value)
+    tracer.put_annotation("record_id", request.record_id)
+    tracer.put_annotation("operation", request.operation.value)
+    tracer.put_annotation("status", request.status.value)
+    metrics.add_dimension(name="operation", value=request.operation.value)
+
+
+def _reject(error: InvalidEventError) -> None:
+    logger.warning("Event rejected: no notification can be made from it", reason=str(error))
+    metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
 
 
 def _result(request: NotifyRequest, outcome: Outcome) -> NotifyResult:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from engine_result_notifier.errors import InvalidSettingError
+from engine_result_notifier.models import Operation
 
 
 class SensitiveOutputs(StrEnum):
@@ -21,14 +23,54 @@ class SensitiveOutputs(StrEnum):
 DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 14 * 24 * 3600
 """Fourteen days: a delivery redriven from the dead-letter queue within its retention is still a duplicate."""
 DEFAULT_SERVICE_CATALOG_MAX_ATTEMPTS = 4
+DEFAULT_SWEEP_LOOK_BACK_HOURS = 48
+"""Longer than the safety net's asynchronous retries (6 hours) and EventBridge's own (24 hours)."""
+DEFAULT_SWEEP_MAX_EXECUTIONS = 50
+_FUNCTION_NAME_MAX_LENGTH = 64
+_STATE_MACHINE_ARN = re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}")
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPoints:
+    """The function names of the four entry points: how the rescue recognises a notify task in a history."""
+
+    provision: str
+    update: str
+    terminate: str
+    generic: str
+
+    def operations(self) -> dict[str, Operation | None]:
+        """Each entry point's function name and the operation it reports (None: the one the event names)."""
+        return {
+            self.provision: Operation.PROVISION_PRODUCT,
+            self.update: Operation.UPDATE_PROVISIONED_PRODUCT,
+            self.terminate: Operation.TERMINATE_PROVISIONED_PRODUCT,
+            self.generic: None,
+        }
+
+
+ENTRY_POINT_VARIABLES = {
+    "provision": "PROVISION_ENTRY_POINT",
+    "update": "UPDATE_ENTRY_POINT",
+    "terminate": "TERMINATE_ENTRY_POINT",
+    "generic": "GENERIC_ENTRY_POINT",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     idempotency_table_name: str
+    entry_points: EntryPoints
     sensitive_outputs: SensitiveOutputs = SensitiveOutputs.REDACT
     idempotency_expires_after_seconds: int = DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS
     service_catalog_max_attempts: int = DEFAULT_SERVICE_CATALOG_MAX_ATTEMPTS
+    engine_state_machine_arns: tuple[str, ...] = field(default=())
+    """The sweep's state machines (``ENGINE_STATE_MACHINE_ARNS``, comma-separated)."""
+    sweep_look_back_hours: int = DEFAULT_SWEEP_LOOK_BACK_HOURS
+    sweep_max_executions: int = DEFAULT_SWEEP_MAX_EXECUTIONS
+    """Executions one sweep run examines at most; the next run continues."""
+    dead_letter_queue_url: str = ""
+    """The dead-letter queue the operators' replay command reads (``DEAD_LETTER_QUEUE_URL``)."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -38,6 +80,9 @@ class Settings:
             raise InvalidSettingError("IDEMPOTENCY_TABLE_NAME must name the idempotency DynamoDB table")
         return cls(
             idempotency_table_name=table_name,
+            entry_points=EntryPoints(
+                **{role: _function_name(environ, variable) for role, variable in ENTRY_POINT_VARIABLES.items()}
+            ),
             sensitive_outputs=_choice(environ, "SENSITIVE_OUTPUTS", SensitiveOutputs, SensitiveOutputs.REDACT),
             idempotency_expires_after_seconds=_integer(
                 environ,
@@ -49,7 +94,25 @@ class Settings:
             service_catalog_max_attempts=_integer(
                 environ, "SERVICE_CATALOG_MAX_ATTEMPTS", DEFAULT_SERVICE_CATALOG_MAX_ATTEMPTS, 1, 10
             ),
+            engine_state_machine_arns=_state_machine_arns(environ, "ENGINE_STATE_MACHINE_ARNS"),
+            sweep_look_back_hours=_integer(environ, "SWEEP_LOOK_BACK_HOURS", DEFAULT_SWEEP_LOOK_BACK_HOURS, 7, 24 * 89),
+            sweep_max_executions=_integer(environ, "SWEEP_MAX_EXECUTIONS", DEFAULT_SWEEP_MAX_EXECUTIONS, 1, 1000),
+            dead_letter_queue_url=environ.get("DEAD_LETTER_QUEUE_URL", "").strip(),
         )
+
+
+def _function_name(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value or ":" in value or len(value) > _FUNCTION_NAME_MAX_LENGTH:
+        raise InvalidSettingError(f"{name} must be the name (not the ARN) of an entry point's Lambda function")
+    return value
+
+
+def _state_machine_arns(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    arns = tuple(arn.strip() for arn in environ.get(name, "").split(",") if arn.strip())
+    if not all(_STATE_MACHINE_ARN.fullmatch(arn) for arn in arns):
+        raise InvalidSettingError(f"{name} must be a comma-separated list of state machine ARNs")
+    return arns
 
 
 def _choice(

@@ -1,4 +1,9 @@
-"""The safety net: Step Functions status-change events from EventBridge, through the handler."""
+"""The safety net: Step Functions status-change events from EventBridge, through the handler.
+
+The samples' executions do not exist in the local Step Functions (moto's server): these are executions whose
+history is no longer kept, the rescue's last resort. What the rescue reads from real histories is tested in
+tests/state_machines, with executions run in moto's interpreter.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +35,9 @@ def failed_notification(record_id: str, token_prefix: str, reason: Any = ANY) ->
     }
 
 
-def test_failed_execution_is_notified_as_failed_with_its_cause(handler_module: ModuleType, stubber: Stubber) -> None:
+def test_failed_execution_whose_history_is_gone_is_notified_as_failed_with_its_cause_saying_so(
+    handler_module: ModuleType, stubber: Stubber
+) -> None:
     event = load_event("execution-failed.json")
     stubber.add_response(
         PROVISION,
@@ -38,14 +45,15 @@ def test_failed_execution_is_notified_as_failed_with_its_cause(handler_module: M
         failed_notification(
             "rec-m3xw8pq2vt6ra",
             "provision",
-            "The engine's execution pp-k2hq4sbc5fyza-rec-m3xw8pq2vt6ra failed before it notified Service Catalog "
-            "(UnsupportedOperationError): UnsupportedOperationError: Unknown operation: PROVISION_PRODUCTS",
+            "The engine's execution pp-k2hq4sbc5fyza-rec-m3xw8pq2vt6ra failed; its history is no longer kept, so what "
+            "it reported is unknown (UnsupportedOperationError): UnsupportedOperationError: Unknown operation: "
+            "PROVISION_PRODUCTS",
         ),
     )
     assert invoke(handler_module, event)["outcome"] == "NOTIFIED"
 
 
-def test_timed_out_execution_is_notified_with_a_reason_that_says_it_timed_out(
+def test_timed_out_execution_whose_history_is_gone_is_notified_with_a_reason_that_says_it_timed_out(
     handler_module: ModuleType, stubber: Stubber
 ) -> None:
     stubber.add_response(
@@ -54,8 +62,8 @@ def test_timed_out_execution_is_notified_with_a_reason_that_says_it_timed_out(
         failed_notification(
             "rec-t8wq3kzr5nf2c",
             "update",
-            "The engine's execution pp-7v4ekvrx2ydva-rec-t8wq3kzr5nf2c timed out before it notified Service Catalog "
-            "(States.Timeout).",
+            "The engine's execution pp-7v4ekvrx2ydva-rec-t8wq3kzr5nf2c timed out; its history is no longer kept, so "
+            "what it reported is unknown (States.Timeout).",
         ),
     )
     result = invoke_sample(handler_module, "execution-timed-out.json")
@@ -69,8 +77,8 @@ def test_aborted_execution_is_notified_for_its_own_operation(handler_module: Mod
         failed_notification(
             "rec-a6ej4tq9zm2hv",
             "terminate",
-            "The engine's execution pp-q5nd2zx7wbr3k-rec-a6ej4tq9zm2hv was stopped (aborted) before it notified "
-            "Service Catalog.",
+            "The engine's execution pp-q5nd2zx7wbr3k-rec-a6ej4tq9zm2hv was stopped (aborted); its history is no longer "
+            "kept, so what it reported is unknown.",
         ),
     )
     assert invoke_sample(handler_module, "execution-aborted.json")["status"] == "FAILED"
@@ -90,12 +98,13 @@ def test_execution_that_did_not_fail_is_ignored_without_a_call(
     }
 
 
-def test_input_left_out_raises_the_named_error_logs_the_execution_and_makes_no_call(
+def test_input_left_out_of_an_execution_that_is_gone_raises_the_named_error_logs_it_and_makes_no_call(
     handler_module: ModuleType, stubber: Stubber, captured_logs: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # (An execution that still exists is read from Step Functions instead: tests/state_machines.)
     event = load_event("execution-input-left-out.json")
     arn = event["detail"]["executionArn"]
-    with pytest.raises(InvalidEventError, match="its input was left out"):
+    with pytest.raises(InvalidEventError, match="its input was left out of the event and the execution no longer"):
         invoke(handler_module, event)
     warning = json.loads(captured_logs.getvalue().splitlines()[-1])
     assert warning["execution_arn"] == arn

@@ -23,8 +23,16 @@ from engine_result_notifier.models import Operation
 from engine_result_notifier.notifier import Notifier
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
-from tests.conftest import EVENTS, SAMPLE_FUNCTIONS, SAMPLE_TOKEN, TABLE_NAME, invoke, invoke_sample, load_event
-from tests.integration.conftest import client_without_retries
+from tests.conftest import (
+    EVENTS,
+    SAMPLE_FUNCTIONS,
+    SAMPLE_TOKEN,
+    TABLE_NAME,
+    client_without_retries,
+    invoke,
+    invoke_sample,
+    load_event,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_PROGRESS = "IN_PROGRESS"

@@ -121,6 +121,7 @@ def test_no_token_and_no_sensitive_value_is_written_anywhere(
         {
             "IDEMPOTENCY_TABLE_NAME": TABLE_NAME,
             "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+            "AWS_ENDPOINT_URL_SFN": dynamodb_url,
             "AWS_ENDPOINT_URL_SERVICE_CATALOG": service_catalog.endpoint_url,
         },
     )

@@ -24,6 +24,7 @@ def traced_run(local_services: Any, service_catalog: ServiceCatalogEndpoint, dyn
         {
             "IDEMPOTENCY_TABLE_NAME": TABLE_NAME,
             "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+            "AWS_ENDPOINT_URL_SFN": dynamodb_url,
             "AWS_ENDPOINT_URL_SERVICE_CATALOG": service_catalog.endpoint_url,
         },
     )

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from local_aws.lambda_context import LocalLambdaContext
+from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.step_functions import LAMBDA_INVOKE, StepFunctionsInterpreter
 from local_aws.template import LOCAL_ACCOUNT, LOCAL_REGION, function_arn, functions, stack_outputs
 from tests.conftest import SAMPLE_TOKEN, TEMPLATE, entry_point
@@ -64,7 +65,7 @@ def interpreter(dynamodb_url: str, handler_module: ModuleType) -> Iterator[StepF
     """moto's interpreter on the session's moto server, every template function registered under its stack ARN."""
     with StepFunctionsInterpreter(dynamodb_url).running() as running:
         for function in functions(TEMPLATE):
-            running.register(function_arn(function), entry_point(handler_module, function))
+            running.register(function_arn(TEMPLATE, function), entry_point(handler_module, function))
         yield running
 
 
@@ -121,3 +122,72 @@ def workflow_payload(
         "tags": [{"key": "team", "value": "payments"}],
     }
     return {name: value for name, value in {**payload, **overrides}.items() if name not in leave_out}
+
+
+# AWS's reference Terraform engine, its two state machines written from its notify task table.
+
+DEFINITIONS = {
+    "manage": STATE_MACHINES / "reference_engine_manage.asl.json",
+    "terminate": STATE_MACHINES / "reference_engine_terminate.asl.json",
+}
+STATE_MACHINE_OF = {
+    "PROVISION_PRODUCT": "manage",
+    "UPDATE_PROVISIONED_PRODUCT": "manage",
+    "TERMINATE_PROVISIONED_PRODUCT": "terminate",
+}
+API_CALLS = {
+    "PROVISION_PRODUCT": "NotifyProvisionProductEngineWorkflowResult",
+    "UPDATE_PROVISIONED_PRODUCT": "NotifyUpdateProvisionedProductEngineWorkflowResult",
+    "TERMINATE_PROVISIONED_PRODUCT": "NotifyTerminateProvisionedProductEngineWorkflowResult",
+}
+OPERATIONS = list(API_CALLS)
+
+
+def create_reference_engine(interpreter: StepFunctionsInterpreter) -> dict[str, str]:
+    """The reference engine's two state machines, newly created: the state machine ARN for each operation."""
+    arns = {
+        name: interpreter.create_state_machine(
+            unique_name(f"reference-engine-{name}"), path.read_text(encoding="utf-8"), substitutions()
+        )
+        for name, path in DEFINITIONS.items()
+    }
+    return {operation: arns[machine] for operation, machine in STATE_MACHINE_OF.items()}
+
+
+@pytest.fixture(scope="module")
+def reference_engine(interpreter: StepFunctionsInterpreter) -> dict[str, str]:
+    """The reference engine's two state machines, created once per module."""
+    return create_reference_engine(interpreter)
+
+
+def start_workflow(
+    interpreter: StepFunctionsInterpreter,
+    reference_engine: dict[str, str],
+    service_catalog: ServiceCatalogEndpoint,
+    operation: str,
+    **payload: Any,
+) -> str:
+    """Start one workflow as Service Catalog starts it (the execution named as the engine names it); its ARN."""
+    record_id = unique_name("rec").replace("-", "")
+    service_catalog.register(record_id, operation)
+    execution_input = workflow_payload(operation, record_id, **payload)
+    name = f"{execution_input['provisionedProductId']}-{record_id}"
+    return interpreter.start(reference_engine[operation], execution_input, name)
+
+
+def run_workflow(
+    interpreter: StepFunctionsInterpreter,
+    reference_engine: dict[str, str],
+    service_catalog: ServiceCatalogEndpoint,
+    operation: str,
+    **payload: Any,
+) -> dict[str, Any]:
+    """Run one workflow to its end; ``DescribeExecution`` of it."""
+    return interpreter.wait(start_workflow(interpreter, reference_engine, service_catalog, operation, **payload))
+
+
+def only_call(service_catalog: ServiceCatalogEndpoint) -> dict[str, Any]:
+    """The one request Service Catalog received, which it accepted."""
+    (request,) = service_catalog.requests
+    assert request.answer_status == 200, request.answer_error
+    return {"operation": request.operation, **request.parameters}

@@ -19,29 +19,17 @@ from local_aws.step_functions import LAMBDA_INVOKE, StepFunctionsInterpreter, st
 from tests.conftest import SAMPLE_TOKEN, invoke
 from tests.reference_engine import LAMBDA_RETRY_ERRORS, NOTIFY_TASKS
 from tests.state_machines.conftest import (
-    STATE_MACHINES,
+    API_CALLS,
+    DEFINITIONS,
+    OPERATIONS,
+    STATE_MACHINE_OF,
     Engine,
     EngineStepError,
+    only_call,
+    run_workflow,
     substitutions,
-    unique_name,
-    workflow_payload,
 )
 
-DEFINITIONS = {
-    "manage": STATE_MACHINES / "reference_engine_manage.asl.json",
-    "terminate": STATE_MACHINES / "reference_engine_terminate.asl.json",
-}
-STATE_MACHINE_OF = {
-    "PROVISION_PRODUCT": "manage",
-    "UPDATE_PROVISIONED_PRODUCT": "manage",
-    "TERMINATE_PROVISIONED_PRODUCT": "terminate",
-}
-API_CALLS = {
-    "PROVISION_PRODUCT": "NotifyProvisionProductEngineWorkflowResult",
-    "UPDATE_PROVISIONED_PRODUCT": "NotifyUpdateProvisionedProductEngineWorkflowResult",
-    "TERMINATE_PROVISIONED_PRODUCT": "NotifyTerminateProvisionedProductEngineWorkflowResult",
-}
-OPERATIONS = list(API_CALLS)
 TRACER_TAG_KEY = "SERVICE_CATALOG_TERRAFORM_INTEGRATION-DO_NOT_DELETE"
 # What the reference engine's "Get state file outputs" returns: every value a string, description null if none.
 RECORD_OUTPUTS = [
@@ -59,40 +47,6 @@ TERRAFORM_ERROR = (
 
 def notify_tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: state for name, state in definition["States"].items() if name.startswith("Notify ")}
-
-
-@pytest.fixture(scope="module")
-def reference_engine(interpreter: StepFunctionsInterpreter) -> dict[str, str]:
-    """The engine's two state machines, created once: the state machine ARN for each operation."""
-    arns = {
-        name: interpreter.create_state_machine(
-            unique_name(f"reference-engine-{name}"), path.read_text(encoding="utf-8"), substitutions()
-        )
-        for name, path in DEFINITIONS.items()
-    }
-    return {operation: arns[machine] for operation, machine in STATE_MACHINE_OF.items()}
-
-
-def run_workflow(
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    service_catalog: ServiceCatalogEndpoint,
-    operation: str,
-    **payload: Any,
-) -> dict[str, Any]:
-    """Run one workflow as Service Catalog starts it (the execution named as the engine names it)."""
-    record_id = unique_name("rec").replace("-", "")
-    service_catalog.register(record_id, operation)
-    execution_input = workflow_payload(operation, record_id, **payload)
-    name = f"{execution_input['provisionedProductId']}-{record_id}"
-    return interpreter.run(reference_engine[operation], execution_input, name)
-
-
-def only_call(service_catalog: ServiceCatalogEndpoint) -> dict[str, Any]:
-    """The one request Service Catalog received, which it accepted."""
-    (request,) = service_catalog.requests
-    assert request.answer_status == 200, request.answer_error
-    return {"operation": request.operation, **request.parameters}
 
 
 # The definitions are the task table's.

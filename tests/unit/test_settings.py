@@ -5,38 +5,79 @@ from __future__ import annotations
 import pytest
 
 from engine_result_notifier.errors import InvalidSettingError
-from engine_result_notifier.settings import SensitiveOutputs, Settings
+from engine_result_notifier.models import Operation
+from engine_result_notifier.settings import EntryPoints, SensitiveOutputs, Settings
+
+REQUIRED = {
+    "IDEMPOTENCY_TABLE_NAME": "table",
+    "PROVISION_ENTRY_POINT": "stack-notify-provision",
+    "UPDATE_ENTRY_POINT": "stack-notify-update",
+    "TERMINATE_ENTRY_POINT": "stack-notify-terminate",
+    "GENERIC_ENTRY_POINT": "stack-notify",
+}
+ENTRY_POINTS = EntryPoints("stack-notify-provision", "stack-notify-update", "stack-notify-terminate", "stack-notify")
+STATE_MACHINE = "arn:aws:states:us-east-1:111122223333:stateMachine:ManageProvisionedProductStateMachine"
 
 
-def test_defaults_apply_when_only_the_table_is_given() -> None:
-    settings = Settings.from_environ({"IDEMPOTENCY_TABLE_NAME": "table"})
-    assert settings == Settings(idempotency_table_name="table")
+def test_defaults_apply_when_only_the_required_settings_are_given() -> None:
+    settings = Settings.from_environ(REQUIRED)
+    assert settings == Settings(idempotency_table_name="table", entry_points=ENTRY_POINTS)
     assert settings.sensitive_outputs is SensitiveOutputs.REDACT
     assert settings.service_catalog_max_attempts == 4
+    assert settings.engine_state_machine_arns == ()
+    assert (settings.sweep_look_back_hours, settings.sweep_max_executions) == (48, 50)
 
 
 def test_every_setting_is_read() -> None:
     settings = Settings.from_environ(
         {
-            "IDEMPOTENCY_TABLE_NAME": "table",
+            **REQUIRED,
             "SENSITIVE_OUTPUTS": "OMIT",
             "IDEMPOTENCY_EXPIRES_AFTER_SECONDS": "3600",
             "SERVICE_CATALOG_MAX_ATTEMPTS": "2",
+            "ENGINE_STATE_MACHINE_ARNS": f"{STATE_MACHINE}, {STATE_MACHINE}2",
+            "SWEEP_LOOK_BACK_HOURS": "24",
+            "SWEEP_MAX_EXECUTIONS": "10",
+            "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/111122223333/dlq",
         }
     )
-    assert settings == Settings("table", SensitiveOutputs.OMIT, 3600, 2)
+    assert settings == Settings(
+        "table",
+        ENTRY_POINTS,
+        SensitiveOutputs.OMIT,
+        3600,
+        2,
+        (STATE_MACHINE, f"{STATE_MACHINE}2"),
+        24,
+        10,
+        "https://sqs.us-east-1.amazonaws.com/111122223333/dlq",
+    )
+
+
+def test_entry_points_name_the_operation_each_reports() -> None:
+    assert ENTRY_POINTS.operations() == {
+        "stack-notify-provision": Operation.PROVISION_PRODUCT,
+        "stack-notify-update": Operation.UPDATE_PROVISIONED_PRODUCT,
+        "stack-notify-terminate": Operation.TERMINATE_PROVISIONED_PRODUCT,
+        "stack-notify": None,
+    }
 
 
 @pytest.mark.parametrize(
     ("environ", "variable"),
     [
         ({}, "IDEMPOTENCY_TABLE_NAME"),
-        ({"IDEMPOTENCY_TABLE_NAME": "  "}, "IDEMPOTENCY_TABLE_NAME"),
-        ({"IDEMPOTENCY_TABLE_NAME": "t", "SENSITIVE_OUTPUTS": "show"}, "SENSITIVE_OUTPUTS"),
-        ({"IDEMPOTENCY_TABLE_NAME": "t", "IDEMPOTENCY_EXPIRES_AFTER_SECONDS": "soon"}, "IDEMPOTENCY_EXPIRES_AFTER"),
-        ({"IDEMPOTENCY_TABLE_NAME": "t", "IDEMPOTENCY_EXPIRES_AFTER_SECONDS": "5"}, "IDEMPOTENCY_EXPIRES_AFTER"),
-        ({"IDEMPOTENCY_TABLE_NAME": "t", "SERVICE_CATALOG_MAX_ATTEMPTS": "0"}, "SERVICE_CATALOG_MAX_ATTEMPTS"),
-        ({"IDEMPOTENCY_TABLE_NAME": "t", "SERVICE_CATALOG_MAX_ATTEMPTS": "11"}, "SERVICE_CATALOG_MAX_ATTEMPTS"),
+        ({**REQUIRED, "IDEMPOTENCY_TABLE_NAME": "  "}, "IDEMPOTENCY_TABLE_NAME"),
+        ({**REQUIRED, "SENSITIVE_OUTPUTS": "show"}, "SENSITIVE_OUTPUTS"),
+        ({**REQUIRED, "IDEMPOTENCY_EXPIRES_AFTER_SECONDS": "soon"}, "IDEMPOTENCY_EXPIRES_AFTER"),
+        ({**REQUIRED, "IDEMPOTENCY_EXPIRES_AFTER_SECONDS": "5"}, "IDEMPOTENCY_EXPIRES_AFTER"),
+        ({**REQUIRED, "SERVICE_CATALOG_MAX_ATTEMPTS": "0"}, "SERVICE_CATALOG_MAX_ATTEMPTS"),
+        ({**REQUIRED, "SERVICE_CATALOG_MAX_ATTEMPTS": "11"}, "SERVICE_CATALOG_MAX_ATTEMPTS"),
+        ({key: value for key, value in REQUIRED.items() if key != "UPDATE_ENTRY_POINT"}, "UPDATE_ENTRY_POINT"),
+        ({**REQUIRED, "GENERIC_ENTRY_POINT": "arn:aws:lambda:us-east-1:1:function:f"}, "GENERIC_ENTRY_POINT"),
+        ({**REQUIRED, "ENGINE_STATE_MACHINE_ARNS": "ManageProvisionedProduct"}, "ENGINE_STATE_MACHINE_ARNS"),
+        ({**REQUIRED, "SWEEP_LOOK_BACK_HOURS": "6"}, "SWEEP_LOOK_BACK_HOURS"),
+        ({**REQUIRED, "SWEEP_MAX_EXECUTIONS": "0"}, "SWEEP_MAX_EXECUTIONS"),
     ],
 )
 def test_bad_setting_fails_naming_its_variable(environ: dict[str, str], variable: str) -> None:

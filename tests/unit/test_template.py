@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from engine_result_notifier.models import Operation
-from local_aws.template import function_properties, functions, load_template, resource
+from local_aws.template import (
+    Intrinsics,
+    declared_environment,
+    function_name,
+    function_properties,
+    functions,
+    load_template,
+    resource,
+)
 
 ENTRY_POINTS = {
     "NotifyFunction": "engine_result_notifier.handler.lambda_handler",
@@ -16,6 +24,24 @@ ENTRY_POINTS = {
     "NotifyUpdateResultFunction": "engine_result_notifier.handler.update_handler",
     "NotifyTerminateResultFunction": "engine_result_notifier.handler.terminate_handler",
 }
+ROLES = {
+    "NotifyFunction": "SafetyNetRole",
+    "NotifyProvisionResultFunction": "NotifierRole",
+    "NotifyUpdateResultFunction": "NotifierRole",
+    "NotifyTerminateResultFunction": "NotifierRole",
+    "SweepFunction": "SafetyNetRole",
+}
+ENTRY_POINT_SETTINGS = {
+    "PROVISION_ENTRY_POINT": "NotifyProvisionResultFunction",
+    "UPDATE_ENTRY_POINT": "NotifyUpdateResultFunction",
+    "TERMINATE_ENTRY_POINT": "NotifyTerminateResultFunction",
+    "GENERIC_ENTRY_POINT": "NotifyFunction",
+}
+ENGINE = "arn:aws:states:us-east-1:111122223333:stateMachine:ManageProvisionedProductStateMachine"
+ENGINE_EXECUTIONS = "arn:aws:states:us-east-1:111122223333:execution:ManageProvisionedProductStateMachine:*"
+EXAMPLE = "arn:aws:states:us-east-1:111122223333:stateMachine:engine-result-notifier-example-engine"
+EXAMPLE_EXECUTIONS = "arn:aws:states:us-east-1:111122223333:execution:engine-result-notifier-example-engine:*"
+WATCH_BOTH = {"EngineStateMachineArns": ENGINE, "ExampleEngineFunctionArn": "arn:aws:lambda:us-east-1:1:function:e"}
 # The reference Terraform engine's DefinitionSubstitutions, and the operation each of its notify Lambdas reports.
 REFERENCE_ENGINE_SUBSTITUTIONS = {
     "NotifyProvisionResultFunctionArn": Operation.PROVISION_PRODUCT,
@@ -39,13 +65,88 @@ def test_every_entry_point_runs_the_lambda_runtime_traced_with_the_shared_code_r
     assert properties["Tracing"] == "Active"
     assert properties["CodeUri"] == "src/"
     assert properties["Handler"] == ENTRY_POINTS[function]
-    assert properties["Role"] == {"Fn::GetAtt": ["NotifierRole", "Arn"]}
+    assert properties["Role"] == {"Fn::GetAtt": [ROLES[function], "Arn"]}
     assert properties["LoggingConfig"]["LogGroup"] == {"Ref": "NotifierLogGroup"}
     assert "IDEMPOTENCY_TABLE_NAME" in properties["Environment"]["Variables"]
 
 
-def test_the_template_has_exactly_the_four_entry_points(template: dict[str, Any]) -> None:
-    assert sorted(functions(template)) == sorted(ENTRY_POINTS)
+def test_the_templates_functions_are_the_four_entry_points_and_the_sweep(template: dict[str, Any]) -> None:
+    assert sorted(functions(template)) == sorted([*ENTRY_POINTS, "SweepFunction"])
+
+
+@pytest.mark.parametrize(("variable", "function"), sorted(ENTRY_POINT_SETTINGS.items()))
+def test_every_function_is_told_each_entry_points_name(template: dict[str, Any], variable: str, function: str) -> None:
+    # A rescue recognises a notify task by the function name it invokes: the setting must be that name.
+    for each in functions(template):
+        assert declared_environment(template, each)[variable] == function_name(template, function)
+
+
+def test_function_names_fit_lambdas_limit_for_a_serverless_application_repository_stack(
+    template: dict[str, Any],
+) -> None:
+    # A stack deployed from the Serverless Application Repository is named "serverlessrepo-<application>".
+    longest_suffix = max(len(function_name(template, f)) - len("engine-result-notifier") for f in functions(template))
+    assert len("serverlessrepo-engine-result-notifier") + longest_suffix <= 64
+
+
+@pytest.mark.parametrize(
+    ("parameters", "watched", "executions"),
+    [
+        ({}, None, None),
+        ({"EngineStateMachineArns": ENGINE}, [ENGINE], [ENGINE_EXECUTIONS]),
+        ({"ExampleEngineFunctionArn": WATCH_BOTH["ExampleEngineFunctionArn"]}, [EXAMPLE], [EXAMPLE_EXECUTIONS]),
+        (WATCH_BOTH, [ENGINE, EXAMPLE], [ENGINE_EXECUTIONS, EXAMPLE_EXECUTIONS]),
+    ],
+)
+def test_the_engines_executions_are_read_only_where_they_are_watched(
+    template: dict[str, Any], parameters: dict[str, str], watched: list[str] | None, executions: list[str] | None
+) -> None:
+    intrinsics = Intrinsics(template, parameters)
+    statements = {
+        s.get("Sid"): s
+        for s in intrinsics.evaluate(
+            resource(template, "SafetyNetRole")["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        )
+    }
+    if watched is None:
+        assert "ListEngineExecutions" not in statements
+        assert "ReadEngineExecutions" not in statements
+        assert not intrinsics.condition("WatchesStateMachines")  # and so no sweep
+        return
+    assert statements["ListEngineExecutions"]["Resource"] == watched
+    assert statements["ReadEngineExecutions"]["Resource"] == executions
+    assert statements["ReadEngineExecutions"]["Action"] == ["states:DescribeExecution", "states:GetExecutionHistory"]
+    rule = function_properties(template)["Events"]["EngineExecutionEnded"]["Properties"]["Pattern"]["detail"]
+    assert intrinsics.evaluate(rule["stateMachineArn"]) == watched
+    sweep = resource(template, "SweepFunction")
+    assert intrinsics.evaluate(
+        sweep["Properties"]["Environment"]["Variables"]["ENGINE_STATE_MACHINE_ARNS"]
+    ) == ",".join(watched)
+    assert intrinsics.condition(sweep["Condition"])
+
+
+def test_the_sweep_runs_on_its_schedule_within_its_window(template: dict[str, Any]) -> None:
+    properties = function_properties(template, "SweepFunction")
+    assert properties["Handler"] == "engine_result_notifier.handler.sweep_handler"
+    assert properties["Events"]["Sweep"] == {
+        "Type": "Schedule",
+        "Properties": {
+            "Schedule": {"Ref": "SweepRate"},
+            "Description": properties["Events"]["Sweep"]["Properties"]["Description"],
+        },
+    }
+    assert properties["Environment"]["Variables"]["SWEEP_LOOK_BACK_HOURS"] == {"Ref": "SweepLookBackHours"}
+    # Longer than the safety net's own retries: 6 hours asynchronous, 24 hours EventBridge
+    assert template["Parameters"]["SweepLookBackHours"]["MinValue"] > 6
+    assert template["Parameters"]["SweepLookBackHours"]["Default"] > 24
+    assert properties["Timeout"] * 1000 > 20_000
+
+
+def test_a_record_the_sweep_rescued_raises_an_alarm_on_the_metric_it_emits(template: dict[str, Any]) -> None:
+    alarm = resource(template, "SweepRescuedRecordsAlarm")["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("EngineResultNotifier", "RecordsRescued")
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "engine-result-notifier"}]
+    assert alarm["Threshold"] == 1
 
 
 @pytest.mark.parametrize(("output", "operation"), sorted(REFERENCE_ENGINE_SUBSTITUTIONS.items()))
@@ -108,23 +209,31 @@ def test_example_state_machine_is_created_only_on_request(template: dict[str, An
 
 
 def role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every statement of every identity policy: IAM roles' and SAM resources' inline policies."""
+    """Every statement of every identity policy, with every watch option on: roles' inline policies and the
+    managed policy they share."""
+    intrinsics = Intrinsics(template, WATCH_BOTH)
     statements: list[dict[str, Any]] = []
     for resource_ in template["Resources"].values():
-        for policy in resource_.get("Properties", {}).get("Policies", []):
+        properties = resource_.get("Properties", {})
+        for policy in properties.get("Policies", []):
             if isinstance(policy, dict):
-                statements.extend(policy.get("PolicyDocument", policy).get("Statement", []))
+                statements.extend(intrinsics.evaluate(policy.get("PolicyDocument", policy)).get("Statement", []))
+        if resource_["Type"] == "AWS::IAM::ManagedPolicy":
+            statements.extend(intrinsics.evaluate(properties["PolicyDocument"])["Statement"])
     return statements
 
 
 def policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     """Every statement of every policy in the template: identity policies, queue and key policies."""
     statements = role_statements(template)
+    intrinsics = Intrinsics(template, WATCH_BOTH)
     for resource_ in template["Resources"].values():
         properties = resource_.get("Properties", {})
+        if resource_["Type"] == "AWS::IAM::ManagedPolicy":
+            continue
         for document in (properties.get("PolicyDocument"), properties.get("KeyPolicy")):
             if document:
-                statements.extend(document["Statement"])
+                statements.extend(intrinsics.evaluate(document)["Statement"])
     return statements
 
 
@@ -134,8 +243,8 @@ def actions(statement: dict[str, Any]) -> list[str]:
 
 
 def test_the_template_has_policies_to_check(template: dict[str, Any]) -> None:
-    assert len(role_statements(template)) >= 7
-    assert len(policy_statements(template)) >= 11
+    assert len(role_statements(template)) >= 8
+    assert len(policy_statements(template)) >= 12
 
 
 def test_no_allow_statement_grants_a_wildcard_action(template: dict[str, Any]) -> None:
@@ -163,7 +272,7 @@ def test_only_actions_that_support_no_resource_type_are_granted_on_every_resourc
 def test_logs_are_written_only_to_the_notifiers_log_group(template: dict[str, Any]) -> None:
     (logs,) = [s for s in role_statements(template) if any(a.startswith("logs:") for a in actions(s))]
     assert sorted(actions(logs)) == ["logs:CreateLogStream", "logs:PutLogEvents"]
-    assert logs["Resource"] == {"Fn::GetAtt": ["NotifierLogGroup", "Arn"]}
+    assert logs["Resource"] == "<NotifierLogGroup.Arn>"
 
 
 def test_the_errors_alarm_adds_up_every_entry_points_errors(template: dict[str, Any]) -> None:
@@ -183,7 +292,7 @@ def test_dynamodb_access_is_only_the_four_item_actions_on_the_idempotency_table(
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
     ]
-    assert dynamodb[0]["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+    assert dynamodb[0]["Resource"] == "<IdempotencyTable.Arn>"
 
 
 def test_the_idempotency_table_is_encrypted_at_rest(template: dict[str, Any]) -> None:

@@ -1,0 +1,307 @@
+"""Operator commands: see a record, rescue an execution, replay the dead-letter queue. Installed with the package
+as ``engine-result-notifier``; each reads the function's own settings from the environment (``IDEMPOTENCY_TABLE_NAME``,
+the entry points' names, ``DEAD_LETTER_QUEUE_URL`` ...) and uses the caller's AWS credentials.
+
+    engine-result-notifier show-record RECORD_ID
+    engine-result-notifier rescue EXECUTION_ARN [--yes]
+    engine-result-notifier replay-dead-letters [--send]
+
+Every notification goes through the same idempotency key as the functions' own, so no command can notify a record
+twice, and none prints a workflow token (shown as its length) or a sensitive output (sent as ``<sensitive>`` or not
+at all). A bad argument is one line on standard error and exit status 2; a refusal or a failure, exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import re
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TextIO
+
+import boto3
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from engine_result_notifier import step_functions
+from engine_result_notifier.errors import NotifierError
+from engine_result_notifier.events import is_status_change
+from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES
+from engine_result_notifier.models import NotifyRequest, Operation
+from engine_result_notifier.notifier import Notifier
+from engine_result_notifier.observability import logger
+from engine_result_notifier.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+EXECUTION_ARN = re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}")
+RECORD_ID = re.compile(r"[a-zA-Z0-9_-]{1,100}")
+OPERATION_CALLS = {
+    Operation.PROVISION_PRODUCT: "NotifyProvisionProductEngineWorkflowResult",
+    Operation.UPDATE_PROVISIONED_PRODUCT: "NotifyUpdateProvisionedProductEngineWorkflowResult",
+    Operation.TERMINATE_PROVISIONED_PRODUCT: "NotifyTerminateProvisionedProductEngineWorkflowResult",
+}
+_MINUTES = 60_000
+_DELIVERED = 0
+_REFUSED = 1
+
+
+class OperatorContext(LambdaContext):
+    """A Lambda context for work an operator runs: what the notifier takes from one is the time left, which
+    bounds an in-progress claim (five minutes here)."""
+
+    def __init__(self) -> None:
+        self._function_name = "engine-result-notifier-operator"
+        self._aws_request_id = str(uuid.uuid4())
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 5 * _MINUTES
+
+
+def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="engine-result-notifier", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--verbose", action="store_true", help="the functions' JSON logs, on standard error")
+    commands = parser.add_subparsers(dest="command", required=True)
+    show = commands.add_parser("show-record", help="what the idempotency table holds for a record")
+    show.add_argument("record_id", type=_matching(RECORD_ID, "a record id (rec-...)"))
+    rescue = commands.add_parser("rescue", help="show, then send, what an ended execution meant to send")
+    rescue.add_argument("execution_arn", type=_matching(EXECUTION_ARN, "a Step Functions execution ARN"))
+    rescue.add_argument("--yes", action="store_true", help="send without asking")
+    replay = commands.add_parser("replay-dead-letters", help="deliver the dead-letter queue's messages again")
+    replay.add_argument("--send", action="store_true", help="deliver and delete (default: a dry run)")
+    arguments = parser.parse_args(argv)
+
+    try:
+        settings = Settings.from_environ(os.environ)
+    except NotifierError as error:
+        parser.error(str(error))
+    if arguments.command == "replay-dead-letters" and not settings.dead_letter_queue_url:
+        parser.error("DEAD_LETTER_QUEUE_URL must be set to the stack's DeadLetterQueueUrl output")
+    with _quiet_logs(arguments.verbose):
+        notifier = Notifier(settings)
+        try:
+            if arguments.command == "show-record":
+                return show_record(notifier, arguments.record_id)
+            if arguments.command == "rescue":
+                confirmed = _confirmation(arguments.yes, stdin)
+                return rescue_execution(notifier, arguments.execution_arn, confirmed=confirmed)
+            return replay_dead_letters(notifier, settings.dead_letter_queue_url, send=arguments.send)
+        except (NotifierError, IdempotencyAlreadyInProgressError) as error:  # named errors, said in one line
+            print(f"{type(error).__name__}: {error}", file=sys.stderr)
+            return _REFUSED
+
+
+def show_record(notifier: Notifier, record_id: str) -> int:
+    stored = notifier.record_state(record_id)
+    if stored is None:
+        print(f"No notification is recorded for {record_id}: never made, or older than the table remembers.")
+        return _REFUSED
+    print(f"Record {record_id}: {stored.status}")
+    if stored.result is not None:
+        result = stored.result
+        lines = {
+            "operation": result.operation,
+            "status": result.status,
+            "outcome": result.outcome,
+            "notified at": result.notified_at or "(not recorded by the version that made it)",
+            "idempotency token": result.idempotency_token,
+        }
+        print("\n".join(f"  {name:<18} {value}" for name, value in lines.items()))
+    if stored.in_progress_until_ms and stored.status == "INPROGRESS":
+        print(f"  {'claimed until':<18} {_time(stored.in_progress_until_ms / 1000)}")
+    if stored.expires_at:
+        print(f"  {'remembered until':<18} {_time(stored.expires_at)}")
+    return _DELIVERED
+
+
+def rescue_execution(notifier: Notifier, execution_arn: str, confirmed: Callable[[], bool]) -> int:
+    change = step_functions.describe_execution(notifier.rescuer.step_functions_client, execution_arn)
+    if change is None:
+        print(f"Execution {execution_arn} does not exist (Step Functions keeps an execution 90 days).")
+        return _REFUSED
+    if change.status not in FAILED_EXECUTION_STATUSES:
+        print(
+            f"Execution {execution_arn} is {change.status}: only FAILED, TIMED_OUT or ABORTED executions are rescued."
+        )
+        return _REFUSED
+    rescue = notifier.rescuer.rescue_for(change)
+    request = rescue.request
+    print(f"Execution {execution_arn} ({change.status}): {rescue.finding}.")
+    stored = notifier.record_state(request.record_id)
+    if stored is not None and stored.status in ("COMPLETED", "INPROGRESS"):
+        if stored.status == "INPROGRESS":
+            print(f"Record {request.record_id} is being notified by another delivery right now: nothing is sent.")
+        else:
+            made = stored.result
+            when = (made.notified_at or "(time not recorded)") if made else "(time not recorded)"
+            what = f"{made.outcome}, {made.operation} {made.status}" if made else "outcome not recorded"
+            print(f"Record {request.record_id} was already notified at {when} ({what}): nothing is sent.")
+        return _REFUSED
+    if rescue.engine_notified:
+        print(
+            f"Record {request.record_id}: the engine's own notify task completed, so it is notified; nothing is sent."
+        )
+        return _REFUSED
+    print(f"Would send {OPERATION_CALLS[request.operation]}:")
+    print(json.dumps(masked(request), indent=2, ensure_ascii=False))
+    if not confirmed():
+        print("Not sent.")
+        return _REFUSED
+    result = notifier.rescue(change, OperatorContext())
+    print(f"{result.outcome}: record {result.record_id}, {result.operation} {result.status}.")
+    return _DELIVERED
+
+
+def replay_dead_letters(notifier: Notifier, queue_url: str, *, send: bool) -> int:
+    queue = DeadLetterQueue(queue_url)
+    messages = queue.receive_all()
+    print(f"{len(messages)} message(s) in {queue_url}.")
+    failures = 0
+    for number, message in enumerate(messages, start=1):
+        event = dead_letter_event(message.get("Body", ""))
+        label = f"{number}. {_describe(event)}"
+        if event is None:
+            failures += 1
+            print(f"{label}: not a delivery this function made; kept in the queue.")
+            queue.release(message)
+        elif not send:
+            print(f"{label}: would be delivered again.")
+            queue.release(message)
+        elif _redelivered(notifier, event, label):
+            queue.delete(message)
+        else:
+            failures += 1
+            queue.release(message)
+    if not send:
+        print("Dry run: nothing was delivered and no message was deleted. Deliver them with --send.")
+    return _REFUSED if failures else _DELIVERED
+
+
+def dead_letter_event(body: str) -> Mapping[str, Any] | None:
+    """The event of a dead letter: a Lambda ``OnFailure`` destination record's ``requestPayload``, or the
+    status-change event itself (what the EventBridge rule's own dead-letter queue receives)."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(message, Mapping) and isinstance(message.get("requestPayload"), Mapping):
+        message = message["requestPayload"]
+    return message if isinstance(message, Mapping) and is_status_change(message) else None
+
+
+def masked(request: NotifyRequest) -> dict[str, Any]:
+    """The request as it would be sent, the workflow token shown as its length."""
+    parameters = request.api_parameters()
+    return {**parameters, "WorkflowToken": f"<{len(request.workflow_token)} characters, not shown>"}
+
+
+def _redelivered(notifier: Notifier, event: Mapping[str, Any], label: str) -> bool:
+    """Deliver one dead letter as the generic entry point would take it; whether that succeeded."""
+    try:
+        result = notifier.handle(event, OperatorContext())
+    except (NotifierError, IdempotencyAlreadyInProgressError) as error:
+        print(f"{label}: failed again ({type(error).__name__}: {error}); kept in the queue.")
+        return False
+    print(f"{label}: {result['outcome']}; deleted.")
+    return True
+
+
+class DeadLetterQueue:
+    """The safety net's dead-letter queue, as the replay command reads it."""
+
+    def __init__(self, queue_url: str, sqs_client: SQSClient | None = None) -> None:
+        self._url = queue_url
+        self._sqs: SQSClient = sqs_client or boto3.client("sqs")
+
+    def receive_all(self) -> list[Mapping[str, Any]]:
+        """Every message now visible, each received once and hidden while the command works on it."""
+        received: dict[str, Mapping[str, Any]] = {}
+        try:
+            while True:
+                batch = self._sqs.receive_message(
+                    QueueUrl=self._url, MaxNumberOfMessages=10, VisibilityTimeout=300, WaitTimeSeconds=0
+                ).get("Messages", [])
+                fresh = [message for message in batch if message["MessageId"] not in received]
+                if not fresh:
+                    return list(received.values())
+                received.update((message["MessageId"], message) for message in fresh)
+        except (ClientError, BotoCoreError) as error:
+            raise DeadLetterQueueUnavailableError(
+                f"the dead-letter queue could not be read ({type(error).__name__})"
+            ) from error
+
+    def release(self, message: Mapping[str, Any]) -> None:
+        """Make a message visible again at once: a dry run, or a delivery that failed again."""
+        self._sqs.change_message_visibility(
+            QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
+
+    def delete(self, message: Mapping[str, Any]) -> None:
+        """Delete a message whose delivery succeeded."""
+        self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _describe(event: Mapping[str, Any] | None) -> str:
+    if event is None:
+        return "unreadable message"
+    detail = event.get("detail")
+    if isinstance(detail, Mapping):
+        return f"status change of {detail.get('executionArn')} ({detail.get('status')})"
+    return "event"
+
+
+class DeadLetterQueueUnavailableError(NotifierError):
+    """The dead-letter queue could not be read: nothing was delivered or deleted."""
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if pattern.fullmatch(value) is None:
+            raise argparse.ArgumentTypeError(f"{value!r} is not {what}")
+        return value
+
+    return check
+
+
+def _confirmation(yes: bool, stdin: TextIO | None) -> Callable[[], bool]:
+    def ask() -> bool:
+        if yes:
+            return True
+        print("Send it? [y/N] ", end="", flush=True)
+        answer = (stdin or sys.stdin).readline().strip().lower()
+        return answer in ("y", "yes")
+
+    return ask
+
+
+@contextlib.contextmanager
+def _quiet_logs(verbose: bool) -> Iterator[None]:
+    """The functions' JSON logs go to standard error, and only with --verbose: the output is the command's. Put
+    back as they were afterwards."""
+    handler = logger.registered_handler
+    level = logger.log_level
+    stream = handler.setStream(sys.stderr) if isinstance(handler, logging.StreamHandler) else None
+    logger.setLevel("INFO" if verbose else "CRITICAL")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        if stream is not None and isinstance(handler, logging.StreamHandler):
+            handler.setStream(stream)
+
+
+def _time(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="seconds")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

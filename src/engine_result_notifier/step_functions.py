@@ -1,0 +1,126 @@
+"""Reading the engine's executions from Step Functions: what the rescue and the sweep need, named errors out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from engine_result_notifier.errors import StepFunctionsUnavailableError
+from engine_result_notifier.models import EngineError, ExecutionStatusChange
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+HISTORY_PAGE_SIZE = 200
+HISTORY_MAX_PAGES = 5
+"""The newest 1,000 events at most: a notify task is an execution's last step, so it is in the first page."""
+LIST_PAGE_SIZE = 100
+_GONE = "ExecutionDoesNotExist"
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionSummary:
+    """An ended execution as ``ListExecutions`` gives it."""
+
+    execution_arn: str
+    name: str
+    status: str
+    start_date: datetime
+
+
+def new_client() -> SFNClient:
+    """A Step Functions client with botocore's ``standard`` retries; the endpoint comes from ``AWS_ENDPOINT_URL_SFN``
+    or ``AWS_ENDPOINT_URL`` if set."""
+    config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=3, read_timeout=10)
+    return boto3.client("stepfunctions", config=config)
+
+
+def describe_execution(client: SFNClient, execution_arn: str) -> ExecutionStatusChange | None:
+    """The execution as a status change would tell it (its input included), or None if it no longer exists."""
+    described = _call(client.describe_execution, executionArn=execution_arn)
+    if described is None:
+        return None
+    return ExecutionStatusChange(
+        execution_arn=execution_arn,
+        execution_name=described["name"],
+        status=described["status"],
+        engine_error=EngineError(error=described.get("error"), cause=described.get("cause")),
+        execution_input=described.get("input"),
+    )
+
+
+def recent_history(
+    client: SFNClient, execution_arn: str, enough: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]] | None:
+    """The execution's history, newest first, page by page until ``enough`` says so or ``HISTORY_MAX_PAGES`` were
+    read; None if the execution no longer exists (Step Functions keeps it 90 days after it ends)."""
+    events: list[dict[str, Any]] = []
+    next_token: str | None = None
+    for _ in range(HISTORY_MAX_PAGES):
+        page_arguments: dict[str, Any] = {
+            "executionArn": execution_arn,
+            "reverseOrder": True,
+            "maxResults": HISTORY_PAGE_SIZE,
+        }
+        if next_token:
+            page_arguments["nextToken"] = next_token
+        page = _call(client.get_execution_history, **page_arguments)
+        if page is None:
+            return None
+        events.extend(dict(event) for event in page["events"])
+        next_token = page.get("nextToken")
+        if not next_token or enough(events):
+            break
+    return events
+
+
+def ended_executions(
+    client: SFNClient, state_machine_arn: str, status: str, started_after: datetime
+) -> Iterator[ExecutionSummary]:
+    """The state machine's executions that ended with this status and started after a moment, newest first: pages
+    are read only as far back as that moment."""
+    next_token: str | None = None
+    while True:
+        page_arguments: dict[str, Any] = {
+            "stateMachineArn": state_machine_arn,
+            "statusFilter": status,
+            "maxResults": LIST_PAGE_SIZE,
+        }
+        if next_token:
+            page_arguments["nextToken"] = next_token
+        page = _call(client.list_executions, **page_arguments)
+        if page is None:  # the state machine itself is gone
+            return
+        for execution in page["executions"]:
+            if execution["startDate"] < started_after:
+                return
+            yield ExecutionSummary(
+                execution["executionArn"], execution["name"], execution["status"], execution["startDate"]
+            )
+        next_token = page.get("nextToken")
+        if not next_token:
+            return
+
+
+def _call(operation: Callable[..., Any], **arguments: Any) -> Mapping[str, Any] | None:
+    """One Step Functions call; None if what it reads does not exist, a named error if it cannot be read."""
+    try:
+        result: Mapping[str, Any] = operation(**arguments)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        if code in (_GONE, "StateMachineDoesNotExist"):
+            return None
+        raise StepFunctionsUnavailableError(
+            f"Step Functions could not be read ({code}); nothing is sent until it can be"
+        ) from error
+    except BotoCoreError as error:
+        raise StepFunctionsUnavailableError(
+            f"Step Functions could not be reached ({type(error).__name__}); nothing is sent until it can be"
+        ) from error
+    return result

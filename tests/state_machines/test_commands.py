@@ -1,0 +1,354 @@
+"""The operators' commands, on executions run in moto's interpreter, a dead-letter queue in moto's SQS, and the
+local Service Catalog: what each shows, what each sends, and that none notifies a record twice or prints a token."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+from engine_result_notifier import commands
+from local_aws.service_catalog import ServiceCatalogEndpoint
+from local_aws.step_functions import StepFunctionsInterpreter, status_change_event
+from local_aws.template import function_arn
+from tests.conftest import SAMPLE_TOKEN, TEMPLATE, invoke
+from tests.state_machines.conftest import Engine, run_workflow, start_workflow
+
+BOTOCORE_ATTEMPTS = 2  # SERVICE_CATALOG_MAX_ATTEMPTS in the tests: one invocation's attempts
+RECORD_OUTPUTS = [{"key": "bucket_arn", "value": "arn:aws:s3:::orders", "description": None}]
+
+
+def run(command: list[str], capsys: pytest.CaptureFixture[str], answer: str = "") -> tuple[int, str]:
+    """The command's exit status and everything it wrote."""
+    capsys.readouterr()
+    status = commands.main(command, stdin=io.StringIO(answer))
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert SAMPLE_TOKEN not in output
+    return status, output
+
+
+def lost_status_change(
+    interpreter: StepFunctionsInterpreter,
+    reference_engine: dict[str, str],
+    service_catalog: ServiceCatalogEndpoint,
+    engine: Engine,
+    operation: str = "PROVISION_PRODUCT",
+) -> dict[str, Any]:
+    """An execution that failed on a throttled success notify, whose status change was never delivered."""
+    engine.record_outputs = RECORD_OUTPUTS
+    service_catalog.throttle(BOTOCORE_ATTEMPTS)
+    return run_workflow(interpreter, reference_engine, service_catalog, operation)
+
+
+def record_of(execution: dict[str, Any]) -> str:
+    record_id: str = json.loads(execution["input"])["recordId"]
+    return record_id
+
+
+@pytest.fixture
+def dead_letter_queue(dynamodb_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An empty dead-letter queue in moto's SQS, named to the commands by DEAD_LETTER_QUEUE_URL."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", dynamodb_url)
+    sqs = boto3.client("sqs", endpoint_url=dynamodb_url)
+    queue_url = sqs.create_queue(QueueName=f"dead-letters-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", queue_url)
+    return sqs, queue_url
+
+
+def messages_in(queue: Any) -> int:
+    sqs, queue_url = queue
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def on_failure_record(event: dict[str, Any]) -> str:
+    """What a Lambda OnFailure destination sends for an asynchronous invocation whose retries all failed."""
+    return json.dumps(
+        {
+            "version": "1.0",
+            "timestamp": "2026-11-27T01:02:03.456Z",
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"{function_arn(TEMPLATE, 'NotifyFunction')}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": 3,
+            },
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {
+                "errorMessage": "Service Catalog answered ThrottlingException",
+                "errorType": "ServiceCatalogUnavailableError",
+            },
+        }
+    )
+
+
+# show-record
+
+
+def test_show_record_says_what_was_notified_and_when(
+    local_services: ModuleType,
+    service_catalog: ServiceCatalogEndpoint,
+    interpreter: StepFunctionsInterpreter,
+    reference_engine: dict[str, str],
+    engine: Engine,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    execution = run_workflow(interpreter, reference_engine, service_catalog, "UPDATE_PROVISIONED_PRODUCT")
+    status, output = run(["show-record", record_of(execution)], capsys)
+    assert status == 0
+    assert f"Record {record_of(execution)}: COMPLETED" in output
+    for line in (
+        "operation          UPDATE_PROVISIONED_PRODUCT",
+        "status             SUCCEEDED",
+        "outcome            NOTIFIED",
+    ):
+        assert line in output
+    assert "notified at        20" in output
+
+
+def test_show_record_of_a_record_never_notified_says_so_and_fails(
+    local_services: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, output = run(["show-record", "rec-never-seen"], capsys)
+    assert (status, output.splitlines()[0]) == (
+        1,
+        "No notification is recorded for rec-never-seen: never made, or older than the table remembers.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["show-record", "rec/!!"], "'rec/!!' is not a record id"),
+        (["rescue", "arn:aws:states:us-east-1:1:execution:x"], "is not a Step Functions execution ARN"),
+        (["explode"], "invalid choice: 'explode'"),
+    ],
+)
+def test_a_bad_argument_is_one_line_and_exit_status_2(
+    local_services: ModuleType, capsys: pytest.CaptureFixture[str], command: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        commands.main(command)
+    error = [line for line in capsys.readouterr().err.splitlines() if not line.startswith(("usage:", " "))]
+    assert exited.value.code == 2
+    assert len(error) == 1
+    assert message in error[0]
+
+
+# rescue
+
+
+def test_rescue_shows_what_it_would_send_and_sends_nothing_unless_confirmed(
+    local_services: ModuleType,
+    service_catalog: ServiceCatalogEndpoint,
+    interpreter: StepFunctionsInterpreter,
+    reference_engine: dict[str, str],
+    engine: Engine,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    execution = lost_status_change(interpreter, reference_engine, service_catalog, engine)
+    status, output = run(["rescue", execution["executionArn"]], capsys, answer="n\n")
+    assert status == 1
+    assert "its notify task failed (ServiceCatalogUnavailableError)" in output
+    assert "Would send NotifyProvisionProductEngineWorkflowResult:" in output
+    preview = json.loads(output[output.index("{") : output.rindex("}") + 1])
+    assert preview["WorkflowToken"] == f"<{len(SAMPLE_TOKEN)} characters, not shown>"
+    assert (preview["Status"], preview["Outputs"]) == (
+        "SUCCEEDED",
+        [{"OutputKey": "bucket_arn", "OutputValue": "arn:aws:s3:::orders"}],
+    )
+    assert output.rstrip().endswith("Not sent.")
+    assert service_catalog.accepted == []
+
+
+def test_rescue_sends_when_confirmed_then_refuses_the_notified_record_saying_when_and_what(
+    local_services: ModuleType,
+    service_catalog: ServiceCatalogEndpoint,
+    interpreter: StepFunctionsInterpreter,
+    reference_engine: dict[str, str],
+    engine: Engine,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    execution = lost_status_change(interpreter, reference_engine, service_catalog, engine)
+    status, output = run(["rescue", execution["executionArn"]], capsys, answer="y\n")
+    assert status == 0
+    assert f"NOTIFIED: record {record_of(execution)}, PROVISION_PRODUCT SUCCEEDED." in output
+    status, output = run(["rescue", execution["executionArn"], "--yes"], capsys)
+    assert status == 1
+    assert f"Record {record_of(execution)} was already notified at 20" in output
+    assert "(NOTIFIED, PROVISION_PRODUCT SUCCEEDED): nothing is sent." in output
+    assert len(service_catalog.accepted) == 1
+
+
+def test_rescue_of_an_execution_stopped_during_its_notify_step_sends_what_it_meant_to(
+    local_services: ModuleType,
+    service_catalog: ServiceCatalogEndpoint,
+    interpreter: StepFunctionsInterpreter,
+    reference_engine: dict[str, str],
+    engine: Engine,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    engine.record_outputs = RECORD_OUTPUTS
+    with interpreter.hold(function_arn(TEMPLATE, "NotifyTerminateResultFunction")) as held:
+        execution_arn = start_workflow(interpreter, reference_engine, service_catalog, "TERMINATE_PROVISIONED_PRODUCT")
+        held.wait_until_invoked()
+        interpreter.client.stop_execution(executionArn=execution_arn)
+        interpreter.keep_late_results_out(execution_arn)
+    interpreter.wait(execution_arn)
+    status, output = run(["rescue", execution_arn, "--yes"], capsys)
+    assert status == 0
+    assert "its notify task did not finish" in output
+    (call,) = service_catalog.accepted
+    assert (call.operation, call.parameters["Status"]) == (
+        "NotifyTerminateProvisionedProductEngineWorkflowResult",
+        "SUCCEEDED",
+    )
+
+
+def test_rescue_refuses_a_record_the_state_machine_notified(
+    local_services: ModuleType,
+    service_catalog: ServiceCatalogEndpoint,
+    interpreter: StepFunctionsInterpreter,
+    reference_engine: dict[str, str],
+    engine: Engine,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    engine.raises = RuntimeError("no worker host answered")
+    execution = run_workflow(interpreter, reference_engine, service_catalog, "PROVISION_PRODUCT")
+    status, output = run(["rescue", execution["executionArn"], "--yes"], capsys)
+    assert status == 1
+    assert "(NOTIFIED, PROVISION_PRODUCT FAILED): nothing is sent." in output
+    assert len(service_catalog.requests) == 1
+
+
+def test_rescue_refuses_an_execution_that_did_not_fail(
+    local_services: ModuleType,
+    service_catalog: ServiceCatalogEndpoint,
+    interpreter: StepFunctionsInterpreter,
+    reference_engine: dict[str, str],
+    engine: Engine,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    execution = run_workflow(interpreter, reference_engine, service_catalog, "PROVISION_PRODUCT")
+    status, output = run(["rescue", execution["executionArn"], "--yes"], capsys)
+    assert (status, execution["status"]) == (1, "SUCCEEDED")
+    assert "is SUCCEEDED: only FAILED, TIMED_OUT or ABORTED executions are rescued." in output
+
+
+def test_rescue_of_an_execution_that_does_not_exist_says_so_and_fails(
+    local_services: ModuleType, reference_engine: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = reference_engine["PROVISION_PRODUCT"].replace(":stateMachine:", ":execution:") + ":no-such-execution"
+    status, output = run(["rescue", arn], capsys)
+    assert status == 1
+    assert "does not exist" in output
+
+
+# replay-dead-letters
+
+
+def test_replay_is_a_dry_run_by_default_sending_and_deleting_nothing(
+    local_services: ModuleType,
+    service_catalog: ServiceCatalogEndpoint,
+    interpreter: StepFunctionsInterpreter,
+    reference_engine: dict[str, str],
+    engine: Engine,
+    dead_letter_queue: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sqs, queue_url = dead_letter_queue
+    execution = lost_status_change(interpreter, reference_engine, service_catalog, engine)
+    sqs.send_message(QueueUrl=queue_url, MessageBody=on_failure_record(status_change_event(execution)))
+    status, output = run(["replay-dead-letters"], capsys)
+    assert status == 0
+    assert f"1. status change of {execution['executionArn']} (FAILED): would be delivered again." in output
+    assert "Dry run: nothing was delivered and no message was deleted." in output
+    assert service_catalog.accepted == []
+    assert messages_in(dead_letter_queue) == 1
+
+
+def test_replay_delivers_each_dead_letter_once_and_deletes_it_only_after_it_succeeded(
+    local_services: ModuleType,
+    service_catalog: ServiceCatalogEndpoint,
+    interpreter: StepFunctionsInterpreter,
+    reference_engine: dict[str, str],
+    engine: Engine,
+    dead_letter_queue: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a Lambda OnFailure record, the EventBridge rule's own dead letter (the bare event), and a stray message
+    sqs, queue_url = dead_letter_queue
+    first = lost_status_change(interpreter, reference_engine, service_catalog, engine)
+    second = lost_status_change(interpreter, reference_engine, service_catalog, engine, "UPDATE_PROVISIONED_PRODUCT")
+    sqs.send_message(QueueUrl=queue_url, MessageBody=on_failure_record(status_change_event(first)))
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(status_change_event(second)))
+    sqs.send_message(QueueUrl=queue_url, MessageBody="not an event")
+    # When they are replayed
+    status, output = run(["replay-dead-letters", "--send"], capsys)
+    # Then both records are notified once, their messages deleted; the stray one stays, and the command says so
+    assert sorted(r.parameters["RecordId"] for r in service_catalog.accepted) == sorted(map(record_of, (first, second)))
+    assert output.count("NOTIFIED; deleted.") == 2
+    assert "unreadable message: not a delivery this function made; kept in the queue." in output
+    assert (status, messages_in(dead_letter_queue)) == (1, 1)
+    # And replaying again notifies nothing twice
+    run(["replay-dead-letters", "--send"], capsys)
+    assert len(service_catalog.accepted) == 2
+
+
+def test_a_dead_letter_that_fails_again_stays_in_the_queue(
+    local_services: ModuleType,
+    service_catalog: ServiceCatalogEndpoint,
+    interpreter: StepFunctionsInterpreter,
+    reference_engine: dict[str, str],
+    engine: Engine,
+    dead_letter_queue: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sqs, queue_url = dead_letter_queue
+    execution = lost_status_change(interpreter, reference_engine, service_catalog, engine)
+    sqs.send_message(QueueUrl=queue_url, MessageBody=on_failure_record(status_change_event(execution)))
+    service_catalog.throttle(BOTOCORE_ATTEMPTS)
+    status, output = run(["replay-dead-letters", "--send"], capsys)
+    assert status == 1
+    assert "failed again (ServiceCatalogUnavailableError" in output
+    assert messages_in(dead_letter_queue) == 1
+    assert service_catalog.accepted == []
+    # And once Service Catalog answers, the next replay delivers it
+    assert run(["replay-dead-letters", "--send"], capsys)[0] == 0
+    assert messages_in(dead_letter_queue) == 0
+
+
+def test_replay_without_the_queue_setting_says_which_one_and_exits_2(
+    local_services: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DEAD_LETTER_QUEUE_URL", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        commands.main(["replay-dead-letters"])
+    assert exited.value.code == 2
+    assert "DEAD_LETTER_QUEUE_URL must be set" in capsys.readouterr().err
+
+
+def test_the_safety_nets_own_delivery_and_a_replay_make_one_call_between_them(
+    local_services: ModuleType,
+    service_catalog: ServiceCatalogEndpoint,
+    interpreter: StepFunctionsInterpreter,
+    reference_engine: dict[str, str],
+    engine: Engine,
+    dead_letter_queue: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A delivery that reached the dead-letter queue after all, though a later one went through
+    sqs, queue_url = dead_letter_queue
+    execution = lost_status_change(interpreter, reference_engine, service_catalog, engine)
+    invoke(local_services, status_change_event(execution))
+    sqs.send_message(QueueUrl=queue_url, MessageBody=on_failure_record(status_change_event(execution)))
+    status, output = run(["replay-dead-letters", "--send"], capsys)
+    assert (status, len(service_catalog.accepted)) == (0, 1)
+    assert "DUPLICATE; deleted." in output

@@ -1,0 +1,139 @@
+"""What the rescue sends for an ended execution, from its last notify attempt: a pure decision, case by case."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from engine_result_notifier.errors import InvalidEventError
+from engine_result_notifier.models import (
+    EngineError,
+    ExecutionStatusChange,
+    NotifyAttempt,
+    Operation,
+    Status,
+    TaskOutcome,
+    WorkflowPayload,
+)
+from engine_result_notifier.rescue import decide
+from engine_result_notifier.settings import SensitiveOutputs
+from tests.conftest import SAMPLE_TOKEN
+
+WORKFLOW = WorkflowPayload(
+    workflow_token=SAMPLE_TOKEN, record_id="rec-1", operation=Operation.UPDATE_PROVISIONED_PRODUCT
+)
+CHANGE = ExecutionStatusChange(
+    execution_arn="arn:aws:states:us-east-1:111122223333:execution:Manage:pp-1-rec-1",
+    execution_name="pp-1-rec-1",
+    status="FAILED",
+    engine_error=EngineError(error="ServiceCatalogUnavailableError", cause=None),
+    execution_input=None,
+)
+SUCCESS = {
+    "token": SAMPLE_TOKEN,
+    "recordId": "rec-1",
+    "outputs": [{"key": "arn", "value": "arn:aws:s3:::x", "description": None}],
+}
+
+
+def attempt(outcome: TaskOutcome, error: str | None = None, payload: Any = SUCCESS, cause: str = "") -> NotifyAttempt:
+    return NotifyAttempt(
+        function_name="stack-notify-update",
+        entry_operation=Operation.UPDATE_PROVISIONED_PRODUCT,
+        payload=payload,
+        outcome=outcome,
+        error=EngineError(error=error, cause=cause) if error else None,
+    )
+
+
+def rescue_of(notify_attempt: NotifyAttempt | None) -> Any:
+    return decide(CHANGE, WORKFLOW, notify_attempt, SensitiveOutputs.REDACT)
+
+
+def test_no_notify_task_reached_sends_failed_saying_the_execution_ended_before_it_notified() -> None:
+    rescue = rescue_of(None)
+    assert (rescue.engine_notified, rescue.request.status) == (False, Status.FAILED)
+    assert rescue.request.failure_reason == (
+        "The engine's execution pp-1-rec-1 failed before it notified Service Catalog (ServiceCatalogUnavailableError)."
+    )
+
+
+def test_a_completed_notify_task_means_the_record_is_notified_and_nothing_is_sent() -> None:
+    rescue = rescue_of(attempt(TaskOutcome.SUCCEEDED))
+    assert rescue.engine_notified
+    assert rescue.request.status is Status.SUCCEEDED
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "ServiceCatalogUnavailableError",
+        "IdempotencyStoreUnavailableError",
+        "IdempotencyAlreadyInProgressError",
+        "Lambda.ServiceException",
+        "States.Timeout",
+    ],
+)
+def test_a_notify_task_that_failed_for_a_passing_reason_sends_what_it_meant_to_send(error: str) -> None:
+    rescue = rescue_of(attempt(TaskOutcome.FAILED, error))
+    request = rescue.request
+    assert (rescue.engine_notified, request.operation, request.status) == (
+        False,
+        Operation.UPDATE_PROVISIONED_PRODUCT,
+        Status.SUCCEEDED,
+    )
+    assert [(output.key, output.value) for output in request.outputs] == [("arn", "arn:aws:s3:::x")]
+    assert request.idempotency_token == "update-rec-1"
+
+
+def test_an_unfinished_notify_task_sends_what_it_meant_to_send() -> None:
+    rescue = rescue_of(attempt(TaskOutcome.UNFINISHED))
+    assert (rescue.engine_notified, rescue.request.status) == (False, Status.SUCCEEDED)
+
+
+@pytest.mark.parametrize("error", ["InvalidEventError", "NotificationRejectedError"])
+def test_a_notify_task_refused_for_good_sends_failed_saying_why(error: str) -> None:
+    cause = json.dumps(
+        {
+            "errorType": error,
+            "errorMessage": "Service Catalog rejected the notification: InvalidParametersException: bad",
+        }
+    )
+    rescue = rescue_of(attempt(TaskOutcome.FAILED, error, cause=cause))
+    assert rescue.request.status is Status.FAILED
+    assert rescue.request.failure_reason == (
+        f"The engine's execution pp-1-rec-1 failed: its own notification was refused ({error}): "
+        f"{error}: Service Catalog rejected the notification: InvalidParametersException: bad"
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "why"),
+    [
+        (None, "the notify task's payload: must be a JSON object"),
+        ({"recordId": "rec-1"}, "token: is missing"),
+        ({**SUCCESS, "operation": "PROVISION_PRODUCT"}, "PROVISION_PRODUCT contradicts this entry point"),
+        ({**SUCCESS, "recordId": "rec-2"}, "the notify task's recordId is rec-2, not this execution's record"),
+    ],
+)
+def test_a_payload_that_cannot_make_this_records_request_sends_failed_saying_why(payload: Any, why: str) -> None:
+    rescue = rescue_of(attempt(TaskOutcome.UNFINISHED, payload=payload))
+    assert (rescue.request.status, rescue.request.record_id) == (Status.FAILED, "rec-1")
+    assert rescue.request.failure_reason is not None
+    assert "its own notification was refused (InvalidEventError)" in rescue.request.failure_reason
+    assert why in rescue.request.failure_reason
+
+
+def test_no_secret_of_the_payload_reaches_a_refusal_reason() -> None:
+    payload = {"token": SAMPLE_TOKEN, "recordId": "rec-1", "operation": json.dumps({"token": SAMPLE_TOKEN})}
+    reason = rescue_of(attempt(TaskOutcome.UNFINISHED, payload=payload)).request.failure_reason
+    assert SAMPLE_TOKEN not in reason
+
+
+def test_a_failure_that_cannot_make_a_valid_request_raises_the_named_error_instead() -> None:
+    # Found by the fuzzer: an execution input with a record id the API refuses
+    workflow = WorkflowPayload(workflow_token=SAMPLE_TOKEN, record_id="r" * 101, operation=Operation.PROVISION_PRODUCT)
+    with pytest.raises(InvalidEventError, match="RecordId: must be 1 to 100 characters long"):
+        decide(CHANGE, workflow, None, SensitiveOutputs.REDACT)
