@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     with local_services(environment) as service_catalog:
         os.environ.update(environment)
         handler = load_handler(properties)
+        print(f"== {package_banner(properties)}: {arguments.function} ({properties['Handler']})")
         context_settings = {
             "function_name": f"local-{arguments.function}",
             "memory_limit_in_mb": int(properties.get("MemorySize", 128)),
@@ -163,6 +164,12 @@ def load_handler(properties: dict[str, Any]) -> Any:
     sys.path.insert(0, str(code_path))
     module_name, function_name = properties["Handler"].rsplit(".", 1)
     return getattr(importlib.import_module(module_name), function_name)
+
+
+def package_banner(properties: dict[str, Any]) -> str:
+    """The name and version of the package the handler comes from, as its log lines carry it."""
+    package = importlib.import_module(properties["Handler"].split(".", 1)[0])
+    return f"{package.__name__.replace('_', '-')} {package.__version__}"
 
 
 def lambda_error(error: Exception) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from botocore.stub import Stubber
 
+import engine_result_notifier
 from engine_result_notifier.errors import (
     InvalidEventError,
     NotificationRejectedError,
@@ -337,6 +338,21 @@ def test_the_token_and_sensitive_values_never_reach_the_logs(
     assert "Service Catalog notified" in logs
     assert SAMPLE_TOKEN not in logs
     assert "correct-horse-battery-staple" not in logs
+
+
+@pytest.mark.parametrize("sample", ["provision-succeeded.json", "execution-succeeded.json"])
+def test_every_log_line_of_an_invocation_carries_the_package_version(
+    handler_module: ModuleType, stubber: Stubber, captured_logs: io.StringIO, sample: str
+) -> None:
+    # Given two invocations, the second of which clears the first one's keys (clear_state)
+    if sample in EXPECTED_REQUESTS:
+        method, expected = EXPECTED_REQUESTS[sample]
+        stubber.add_response(method, {}, expected)
+    invoke_sample(handler_module, sample)
+    invoke_sample(handler_module, sample)
+    lines = [json.loads(line) for line in captured_logs.getvalue().splitlines()]
+    assert len(lines) >= 2
+    assert {line.get("version") for line in lines} == {engine_result_notifier.__version__}
 
 
 def test_the_idempotency_table_holds_no_token_and_no_output_value(

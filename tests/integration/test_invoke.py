@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import engine_result_notifier
 from local_aws.invoke import function_environment
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.template import function_properties, load_template
@@ -48,6 +49,21 @@ def test_invoke_notifies_then_shows_the_duplicate_suppressed() -> None:
     assert '"outcome": "DUPLICATE"' in second
     assert "Service Catalog received no request" in second
     assert SAMPLE_TOKEN not in completed.stdout + completed.stderr
+
+
+def test_invoke_names_the_package_version_first_and_on_every_log_line() -> None:
+    completed = run_invoke(
+        "--function", "NotifyFunction", "--event", "events/provision-succeeded-terraform-outputs.json"
+    )
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[0] == (
+        f"== engine-result-notifier {engine_result_notifier.__version__}: "
+        "NotifyFunction (engine_result_notifier.handler.lambda_handler)"
+    )
+    log_lines = [json.loads(line) for line in lines if line.startswith('{"level"')]
+    assert log_lines
+    assert {line["version"] for line in log_lines} == {engine_result_notifier.__version__}
 
 
 def test_invoke_of_an_invalid_event_shows_the_named_error_and_fails(tmp_path: Path) -> None:

@@ -205,7 +205,8 @@ def test_alarms_notify_the_optional_topic(template: dict[str, Any], alarm: str) 
 def test_example_state_machine_is_created_only_on_request(template: dict[str, Any]) -> None:
     state_machine = resource(template, "ExampleEngineStateMachine")
     assert state_machine["Condition"] == "CreateExampleStateMachine"
-    assert state_machine["Properties"]["DefinitionUri"] == "statemachine/engine.asl.json"
+    assert state_machine["Properties"]["DefinitionS3Location"] == "statemachine/engine.asl.json"
+    assert resource(template, "ExampleEngineRole")["Condition"] == "CreateExampleStateMachine"
 
 
 def role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
@@ -266,6 +267,9 @@ def test_only_actions_that_support_no_resource_type_are_granted_on_every_resourc
         "servicecatalog:NotifyTerminateProvisionedProductEngineWorkflowResult",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        # the example engine's, for its traces
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
     }
 
 
@@ -318,7 +322,7 @@ def test_the_functions_logs_have_a_retention(template: dict[str, Any]) -> None:
 
 def test_tracing_is_active_on_the_functions_and_the_example_state_machine(template: dict[str, Any]) -> None:
     assert all(function_properties(template, function)["Tracing"] == "Active" for function in ENTRY_POINTS)
-    assert resource(template, "ExampleEngineStateMachine")["Properties"]["Tracing"] == {"Enabled": True}
+    assert resource(template, "ExampleEngineStateMachine")["Properties"]["TracingConfiguration"] == {"Enabled": True}
 
 
 def test_every_checkov_skip_gives_a_reason(template: dict[str, Any]) -> None:
