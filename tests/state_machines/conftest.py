@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
+from engine_result_notifier.sweep import Sweep
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.step_functions import LAMBDA_INVOKE, StepFunctionsInterpreter
@@ -191,3 +192,30 @@ def only_call(service_catalog: ServiceCatalogEndpoint) -> dict[str, Any]:
     (request,) = service_catalog.requests
     assert request.answer_status == 200, request.answer_error
     return {"operation": request.operation, **request.parameters}
+
+
+BOTOCORE_ATTEMPTS = 2
+"""SERVICE_CATALOG_MAX_ATTEMPTS in the tests: the attempts of one invocation's notify call."""
+LOST_RECORD_OUTPUTS = [{"key": "bucket_arn", "value": "arn:aws:s3:::orders", "description": None}]
+
+
+def lost_status_change(
+    interpreter: StepFunctionsInterpreter,
+    reference_engine: dict[str, str],
+    service_catalog: ServiceCatalogEndpoint,
+    engine: Engine,
+    operation: str = "PROVISION_PRODUCT",
+) -> dict[str, Any]:
+    """A workflow Terraform completed, whose success notify was throttled to a FAILED execution, and whose status
+    change is never delivered; ``DescribeExecution`` of it."""
+    engine.record_outputs = LOST_RECORD_OUTPUTS
+    service_catalog.throttle(BOTOCORE_ATTEMPTS)
+    execution = run_workflow(interpreter, reference_engine, service_catalog, operation)
+    assert (execution["status"], execution["error"]) == ("FAILED", "ServiceCatalogUnavailableError")
+    return execution
+
+
+def sweep_over(handler_module: ModuleType, state_machines: dict[str, str], **settings: Any) -> Sweep:
+    """A sweep with the deployed function's settings and notifier, over these state machines."""
+    swept = tuple(sorted(set(state_machines.values())))
+    return Sweep(replace(handler_module.settings, engine_state_machine_arns=swept, **settings), handler_module.notifier)

@@ -17,10 +17,14 @@ from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.step_functions import StepFunctionsInterpreter, status_change_event
 from local_aws.template import function_arn
 from tests.conftest import SAMPLE_TOKEN, TEMPLATE, invoke
-from tests.state_machines.conftest import Engine, run_workflow, start_workflow
-
-BOTOCORE_ATTEMPTS = 2  # SERVICE_CATALOG_MAX_ATTEMPTS in the tests: one invocation's attempts
-RECORD_OUTPUTS = [{"key": "bucket_arn", "value": "arn:aws:s3:::orders", "description": None}]
+from tests.state_machines.conftest import (
+    BOTOCORE_ATTEMPTS,
+    LOST_RECORD_OUTPUTS,
+    Engine,
+    lost_status_change,
+    run_workflow,
+    start_workflow,
+)
 
 
 def run(command: list[str], capsys: pytest.CaptureFixture[str], answer: str = "") -> tuple[int, str]:
@@ -31,19 +35,6 @@ def run(command: list[str], capsys: pytest.CaptureFixture[str], answer: str = ""
     output = captured.out + captured.err
     assert SAMPLE_TOKEN not in output
     return status, output
-
-
-def lost_status_change(
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    service_catalog: ServiceCatalogEndpoint,
-    engine: Engine,
-    operation: str = "PROVISION_PRODUCT",
-) -> dict[str, Any]:
-    """An execution that failed on a throttled success notify, whose status change was never delivered."""
-    engine.record_outputs = RECORD_OUTPUTS
-    service_catalog.throttle(BOTOCORE_ATTEMPTS)
-    return run_workflow(interpreter, reference_engine, service_catalog, operation)
 
 
 def record_of(execution: dict[str, Any]) -> str:
@@ -195,7 +186,7 @@ def test_rescue_of_an_execution_stopped_during_its_notify_step_sends_what_it_mea
     engine: Engine,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    engine.record_outputs = RECORD_OUTPUTS
+    engine.record_outputs = LOST_RECORD_OUTPUTS
     with interpreter.hold(function_arn(TEMPLATE, "NotifyTerminateResultFunction")) as held:
         execution_arn = start_workflow(interpreter, reference_engine, service_catalog, "TERMINATE_PROVISIONED_PRODUCT")
         held.wait_until_invoked()

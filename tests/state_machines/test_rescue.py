@@ -22,6 +22,7 @@ from local_aws.template import function_arn
 from tests.conftest import SAMPLE_TOKEN, TEMPLATE, client_without_retries, invoke
 from tests.state_machines.conftest import (
     API_CALLS,
+    BOTOCORE_ATTEMPTS,
     OPERATIONS,
     Engine,
     only_call,
@@ -36,7 +37,6 @@ ENTRY_POINT_OF = {
     "UPDATE_PROVISIONED_PRODUCT": "NotifyUpdateResultFunction",
     "TERMINATE_PROVISIONED_PRODUCT": "NotifyTerminateResultFunction",
 }
-BOTOCORE_ATTEMPTS = 2  # SERVICE_CATALOG_MAX_ATTEMPTS in the tests: one invocation's attempts
 
 
 def expected_outputs(operation: str) -> list[dict[str, str]] | None:

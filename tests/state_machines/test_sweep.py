@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
@@ -16,25 +15,21 @@ from typing import Any
 import pytest
 
 from engine_result_notifier.errors import RescueFailedError
-from engine_result_notifier.sweep import Sweep
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.step_functions import StepFunctionsInterpreter
-from tests.state_machines.conftest import Engine, create_reference_engine, run_workflow
-
-BOTOCORE_ATTEMPTS = 2  # SERVICE_CATALOG_MAX_ATTEMPTS in the tests: one invocation's attempts
-RECORD_OUTPUTS = [{"key": "bucket_arn", "value": "arn:aws:s3:::orders", "description": None}]
+from tests.state_machines.conftest import (
+    Engine,
+    create_reference_engine,
+    lost_status_change,
+    run_workflow,
+    sweep_over,
+)
 
 
 @pytest.fixture
 def engine_state_machines(interpreter: StepFunctionsInterpreter) -> dict[str, str]:
     return create_reference_engine(interpreter)
-
-
-def sweep_over(handler_module: ModuleType, state_machines: dict[str, str], **settings: Any) -> Sweep:
-    """A sweep with the deployed function's settings and notifier, over these state machines."""
-    swept = tuple(sorted(set(state_machines.values())))
-    return Sweep(replace(handler_module.settings, engine_state_machine_arns=swept, **settings), handler_module.notifier)
 
 
 @pytest.fixture
@@ -51,22 +46,6 @@ def requests_sent(handler_module: ModuleType) -> Iterator[list[str]]:
     yield sent
     for client in clients:
         client.meta.events.unregister("before-call", record)
-
-
-def lost_status_change(
-    interpreter: StepFunctionsInterpreter,
-    state_machines: dict[str, str],
-    service_catalog: ServiceCatalogEndpoint,
-    engine: Engine,
-    operation: str = "PROVISION_PRODUCT",
-) -> dict[str, Any]:
-    """A provision that Terraform completed, whose success notify was throttled to a FAILED execution, and whose
-    status change is never delivered."""
-    engine.record_outputs = RECORD_OUTPUTS
-    service_catalog.throttle(BOTOCORE_ATTEMPTS)
-    execution = run_workflow(interpreter, state_machines, service_catalog, operation)
-    assert (execution["status"], execution["error"]) == ("FAILED", "ServiceCatalogUnavailableError")
-    return execution
 
 
 def test_a_status_change_never_delivered_is_found_by_the_sweep_and_notified_once(
