@@ -173,9 +173,21 @@ class Intrinsics:
         return simple[function](arguments)
 
     def _sub(self, argument: Any) -> str:
+        """``!Sub``: variables, parameters and pseudo parameters by value, ``${Resource}`` as ``!Ref`` gives it
+        here (the logical id), ``${Resource.Attribute}`` as ``!GetAtt`` does."""
         text, variables = (argument, {}) if isinstance(argument, str) else argument
         names = {**self._pseudo, **{k: str(v) for k, v in self._parameters.items()}, **variables}
-        return re.sub(r"\$\{([^}]+)\}", lambda found: str(names[found.group(1)]), text)
+
+        def value(found: re.Match[str]) -> str:
+            name = found.group(1)
+            if name in names:
+                return str(names[name])
+            logical_id, _, attribute = name.partition(".")
+            if logical_id not in self._template["Resources"]:
+                raise KeyError(f"${{{name}}}: no such variable, parameter or resource")
+            return f"<{name}>" if attribute else logical_id
+
+        return re.sub(r"\$\{([^}!][^}]*)\}", value, text)
 
 
 _NO_VALUE = object()

@@ -7,6 +7,7 @@ variables are set, as Lambda would import it with its environment.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -137,14 +138,19 @@ def handler_module(dynamodb_url: str, service_catalog_endpoint: ServiceCatalogEn
     return handler
 
 
-@pytest.fixture
-def idempotency_table(dynamodb_url: str) -> str:
-    """An empty idempotency table, created from its definition in template.yaml."""
+def empty_idempotency_table(dynamodb_url: str) -> str:
+    """The handler's idempotency table, created afresh from its definition in template.yaml; its name."""
     client = boto3.client("dynamodb", endpoint_url=dynamodb_url)
     if TABLE_NAME in client.list_tables()["TableNames"]:
         client.delete_table(TableName=TABLE_NAME)
     dynamodb.create_idempotency_table(client, TABLE_NAME)
     return TABLE_NAME
+
+
+@pytest.fixture
+def idempotency_table(dynamodb_url: str) -> str:
+    """An empty idempotency table, created from its definition in template.yaml."""
+    return empty_idempotency_table(dynamodb_url)
 
 
 @pytest.fixture
@@ -167,13 +173,33 @@ def lambda_context() -> LocalLambdaContext:
     return LocalLambdaContext()
 
 
-@pytest.fixture
-def closed_port_url() -> str:
+def closed_port() -> str:
     """A loopback URL nothing listens on."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on."""
+    return closed_port()
+
+
+@contextlib.contextmanager
+def while_calling_service_catalog(handler_module: ModuleType, action: Callable[[], None]) -> Iterator[None]:
+    """Run ``action`` once the handler has claimed its record and is about to call Service Catalog."""
+    events = handler_module.notifier.service_catalog_client.meta.events
+
+    def run(**_: Any) -> None:
+        action()
+
+    events.register("before-parameter-build.service-catalog", run)
+    try:
+        yield
+    finally:
+        events.unregister("before-parameter-build.service-catalog", run)
 
 
 def client_without_retries(service: str, endpoint_url: str) -> Any:

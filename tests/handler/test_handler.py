@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -20,7 +18,15 @@ from engine_result_notifier.errors import (
     NotificationRejectedError,
     ServiceCatalogUnavailableError,
 )
-from tests.conftest import SAMPLE_FUNCTIONS, SAMPLE_TOKEN, invoke, invoke_sample, load_event, nested
+from tests.conftest import (
+    SAMPLE_FUNCTIONS,
+    SAMPLE_TOKEN,
+    invoke,
+    invoke_sample,
+    load_event,
+    nested,
+    while_calling_service_catalog,
+)
 
 PROVISION = "notify_provision_product_engine_workflow_result"
 UPDATE = "notify_update_provisioned_product_engine_workflow_result"
@@ -141,21 +147,6 @@ EXPECTED_REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
 }
-
-
-@contextlib.contextmanager
-def while_calling_service_catalog(handler_module: ModuleType, action: Callable[[], None]) -> Iterator[None]:
-    """Run ``action`` once the handler has claimed its record and is about to call Service Catalog."""
-    events = handler_module.notifier.service_catalog_client.meta.events
-
-    def run(**_: Any) -> None:
-        action()
-
-    events.register("before-parameter-build.service-catalog", run)
-    try:
-        yield
-    finally:
-        events.unregister("before-parameter-build.service-catalog", run)
 
 
 @pytest.mark.parametrize("sample", sorted(EXPECTED_REQUESTS))

@@ -70,14 +70,19 @@ def interpreter(dynamodb_url: str, handler_module: ModuleType) -> Iterator[StepF
         yield running
 
 
-@pytest.fixture
-def engine(interpreter: StepFunctionsInterpreter) -> Engine:
-    """The engine's functions, registered afresh for each test."""
+def register_engine(interpreter: StepFunctionsInterpreter) -> Engine:
+    """The engine's functions, newly registered under the ARNs the state machines here name."""
     stand_in = Engine()
     interpreter.register(f"{ENGINE_FUNCTION_PREFIX}run-command", stand_in.run_command)
     interpreter.register(f"{ENGINE_FUNCTION_PREFIX}get-state-file-outputs", stand_in.get_state_file_outputs)
     interpreter.register(f"{ENGINE_FUNCTION_PREFIX}run", stand_in.run)
     return stand_in
+
+
+@pytest.fixture
+def engine(interpreter: StepFunctionsInterpreter) -> Engine:
+    """The engine's functions, registered afresh for each test."""
+    return register_engine(interpreter)
 
 
 def substitutions(**extra: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ import pytest
 
 from local_aws.template import functions
 from tests.conftest import SAMPLE_FUNCTIONS, TEMPLATE
+from tests.dashboard import rendered_dashboard
 from tests.reference_engine import NOTIFY_TASKS
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
@@ -56,3 +57,13 @@ def test_each_drop_in_substitution_is_the_output_of_the_same_name(row: list[str]
 def test_the_drop_in_table_covers_every_substitution_of_the_reference_engine() -> None:
     rows = table_after("| the reference engine's substitution | this stack's output |")
     assert {row[1] for row in rows} == {task.substitution for task in NOTIFY_TASKS.values()}
+
+
+def test_the_dashboard_table_names_every_widget_of_the_dashboard() -> None:
+    rows = table_after("| widget | what it answers | when it is not zero |")
+    listed = {re.sub(r" \(when something is watched\)$", "", widget) for widget, *_ in rows}
+    watching = {"EngineStateMachineArns": "arn:aws:states:us-east-1:111122223333:stateMachine:Engine"}
+    titles = {
+        w["properties"]["title"] for w in rendered_dashboard(TEMPLATE, watching)["widgets"] if w["type"] != "text"
+    }
+    assert listed == titles
