@@ -15,7 +15,7 @@ SAM = $(SAM_VENV)/bin/sam
 # sam validate works offline with a region and without the EC2 metadata look-up for credentials.
 SAM_ENV = AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: test lint typecheck validate security unit invoke bench rescue replay-dead-letters show-record clean
+.PHONY: test lint typecheck validate security unit invoke bench bench-with rescue replay-dead-letters show-record clean
 
 test: lint typecheck validate security unit
 
@@ -68,8 +68,19 @@ rescue: $(VENV)/.installed
 replay-dead-letters: $(VENV)/.installed
 	$(COMMAND) replay-dead-letters $(if $(SEND),--send)
 
-bench: $(VENV)/.installed
+# The figures are the Lambda runtime's: on Python 3.13 when the machine has it (found as .ci/run finds it).
+# `make bench-with PYTHON=python3` measures on another interpreter (VENV=.venv-<version> keeps them apart).
+bench:
+	@python313="$$(.ci/find-python3.13)"; \
+	if [ -n "$$python313" ]; then \
+		$(MAKE) --no-print-directory bench-with PYTHON="$$python313" VENV=.venv-3.13; \
+	else \
+		echo "== no python3.13 on this machine: the bench runs on $$($(PYTHON) --version)" >&2; \
+		$(MAKE) --no-print-directory bench-with; \
+	fi
+
+bench-with: $(VENV)/.installed
 	PYTHONPATH=src $(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.13 $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """``make bench``: every figure next to its bare-boto3 baseline, measured interleaved in the same run.
 
-    python -m bench [--runs 9] [--warm 300] [--quick] [--json bench/results/latest.json]
+    python -m bench [--runs 9] [--warm 300] [--quick] [--json bench/results/python<major>.<minor>.json]
 
 Figures: cold init (a fresh process importing the handler, clients created, Powertools set up, tracing
 active, in a Lambda-like environment) against a fresh process importing boto3 and creating the two
@@ -34,6 +34,8 @@ from typing import Any
 from local_aws.template import NOTIFY_FUNCTION, declared_environment, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+"""The interpreter measured, as the default figures file names it."""
 TABLE_NAME = "engine-result-notifier-bench"
 TARGETS = {"cold_init_ratio": 1.45, "peak_memory_mib": 80.0, "warm_path_ratio": 1.2}
 
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=9, help="cold-start processes of each kind")
     parser.add_argument("--warm", type=int, default=300, help="warm notifications of each kind")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2 cold runs, 10 warm, no artifact")
-    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / f"python{PYTHON}.json")
     arguments = parser.parse_args(argv)
     runs, warm = (2, 10) if arguments.quick else (arguments.runs, arguments.warm)
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from local_aws.template import load_template
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -49,3 +51,27 @@ def test_the_table_is_printed(quick_bench: tuple[str, dict[str, Any]]) -> None:
     output = quick_bench[0]
     for row in ("cold init, ms", "peak memory (VmHWM), MiB", "warm path, ms", "requests, first delivery"):
         assert row in output
+
+
+def test_the_python_313_finder_prints_nothing_or_an_interpreter_that_is_313() -> None:
+    found = subprocess.run(  # noqa: S603 (our own script)
+        [str(ROOT / ".ci" / "find-python3.13")], capture_output=True, text=True, timeout=30, check=True
+    ).stdout.strip()
+    if found:
+        version = subprocess.run(  # noqa: S603 (the interpreter the script found)
+            [found, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        assert version == "(3, 13)"
+
+
+def test_make_bench_and_ci_find_the_lambda_runtimes_python_the_same_way() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    bench_recipe = makefile[makefile.index("\nbench:") : makefile.index("\nbench-with:")]
+    assert ".ci/find-python3.13" in bench_recipe
+    assert '"$(.ci/find-python3.13)"' in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_the_readmes_performance_figures_are_on_the_runtime_the_template_deploys() -> None:
+    runtime = load_template()["Globals"]["Function"]["Runtime"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"Latest figures, on **Python {runtime.removeprefix('python')}." in readme
