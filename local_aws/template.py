@@ -71,8 +71,8 @@ def functions(template: dict[str, Any]) -> list[str]:
 
 
 def function_name(template: dict[str, Any], logical_id: str) -> str:
-    """The name a function gets in the local stand-in of a deployed stack: its ``FunctionName`` resolved."""
-    return resolve(function_properties(template, logical_id)["FunctionName"], parameter_defaults(template))
+    """The name a function gets in the local stand-in of a deployed stack: its ``FunctionName`` evaluated."""
+    return str(Intrinsics(template).evaluate(function_properties(template, logical_id)["FunctionName"]))
 
 
 def function_arn(template: dict[str, Any], logical_id: str) -> str:
@@ -93,31 +93,11 @@ def stack_outputs(template: dict[str, Any]) -> dict[str, str]:
 
 
 def declared_environment(template: dict[str, Any], logical_id: str) -> dict[str, str]:
-    """The function's environment variables as the template declares them, resolved as the local stack would."""
+    """The function's environment variables as the template declares them, evaluated as the local stack would
+    (parameters at their defaults; a resource ``Ref`` gives its logical id, as SAM's local tools do)."""
     declared = function_properties(template, logical_id).get("Environment", {}).get("Variables", {})
-    parameters = parameter_defaults(template)
-    return {name: resolve(value, parameters) for name, value in declared.items()}
-
-
-def parameter_defaults(template: dict[str, Any]) -> dict[str, str]:
-    return {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
-
-
-def resolve(value: Any, parameters: dict[str, str]) -> str:
-    """A property's value as the local stack resolves it: a parameter ``Ref`` gives its default, a resource ``Ref``
-    its logical id (as SAM's local tools do), ``!Sub`` its string with pseudo parameters and parameters filled in."""
-    pseudo = {
-        "AWS::StackName": LOCAL_STACK,
-        "AWS::Region": LOCAL_REGION,
-        "AWS::AccountId": LOCAL_ACCOUNT,
-        "AWS::Partition": "aws",
-    }
-    if isinstance(value, dict) and "Ref" in value:
-        return parameters.get(value["Ref"], pseudo.get(value["Ref"], value["Ref"]))
-    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
-        names = {**pseudo, **parameters}
-        return re.sub(r"\$\{([^}]+)\}", lambda found: names.get(found.group(1), found.group(0)), value["Fn::Sub"])
-    return str(value)
+    intrinsics = Intrinsics(template)
+    return {name: str(intrinsics.evaluate(value)) for name, value in declared.items()}
 
 
 class Intrinsics:
