@@ -191,7 +191,7 @@ def warm_path(environment: dict[str, str], count: int) -> tuple[dict[str, Any], 
     os.environ.update(environment)
     with open(os.devnull, "w", encoding="utf-8") as devnull:
         with contextlib.redirect_stdout(devnull):  # the handler's logs and EMF go where Lambda's would
-            from engine_result_notifier import handler  # noqa: PLC0415 (needs the environment above)
+            from engine_result_notifier.handlers import cold_start, notify  # noqa: PLC0415 (needs the environment)
         import boto3  # noqa: PLC0415
 
         from bench.bare import notify_once  # noqa: PLC0415
@@ -201,7 +201,7 @@ def warm_path(environment: dict[str, str], count: int) -> tuple[dict[str, Any], 
 
         def through_handler(record_id: str) -> None:
             with contextlib.redirect_stdout(devnull):
-                handler.provision_handler({"token": "YmVuY2g=", "recordId": record_id}, LocalLambdaContext())
+                notify.provision_handler({"token": "YmVuY2g=", "recordId": record_id}, LocalLambdaContext())
 
         kinds: dict[str, Callable[[str], None]] = {
             "notifier": through_handler,
@@ -218,8 +218,7 @@ def warm_path(environment: dict[str, str], count: int) -> tuple[dict[str, Any], 
                 kinds[kind](f"warm-{kind}-{index}")
                 samples[kind].append((time.perf_counter() - started) * 1000)
 
-        notifier = handler.notifier
-        clients = (notifier.service_catalog_client, notifier.dynamodb_client)
+        clients = (cold_start.service_catalog_client, cold_start.dynamodb_client)
         first = count_requests(clients, lambda: through_handler("requests-counted"))
         duplicate = count_requests(clients, lambda: through_handler("requests-counted"))
     return (

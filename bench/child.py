@@ -14,12 +14,12 @@ import sys  # noqa: E402
 
 
 def notifier(record_id: str) -> float:
-    from engine_result_notifier import handler  # noqa: PLC0415 (the import is what is measured)
+    from engine_result_notifier.handlers import notify  # noqa: PLC0415 (the import is what is measured)
 
     init_seconds = time.perf_counter() - STARTED
     from local_aws.lambda_context import LocalLambdaContext  # noqa: PLC0415
 
-    handler.provision_handler({"token": "YmVuY2g=", "recordId": record_id}, LocalLambdaContext())
+    notify.provision_handler({"token": "YmVuY2g=", "recordId": record_id}, LocalLambdaContext())
     return init_seconds
 
 

@@ -1,17 +1,19 @@
 """Shared fixtures: no AWS account, no Docker, nothing beyond loopback.
 
 Servers start once per session and only when a test asks for them: moto's server is the DynamoDB,
-``local_aws.service_catalog`` is Service Catalog. The handler module is imported after the endpoint
-variables are set, as Lambda would import it with its environment.
+``local_aws.service_catalog`` is Service Catalog. The handler modules are imported after the endpoint
+variables are set, as Lambda would import them with their environment.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import socket
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -20,10 +22,22 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from engine_result_notifier import step_functions
+from engine_result_notifier.delivery import Delivery, new_dynamodb_client
+from engine_result_notifier.notify import Notify
+from engine_result_notifier.rescue import Rescuer
+from engine_result_notifier.service_catalog import new_client as new_service_catalog_client
+from engine_result_notifier.settings import Settings
 from local_aws import dynamodb
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
-from local_aws.template import NOTIFY_FUNCTION, declared_environment, function_properties, load_template
+from local_aws.template import (
+    NOTIFY_FUNCTION,
+    declared_environment,
+    function_properties,
+    functions,
+    load_template,
+)
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 TABLE_NAME = "engine-result-notifier-test"
@@ -77,27 +91,84 @@ def load_event(name: str) -> dict[str, Any]:
     return event
 
 
-def handler_name(function: str) -> str:
-    """The name, in the handler module, of the entry point ``template.yaml`` gives a function (its logical id)."""
-    module_name, name = function_properties(TEMPLATE, function)["Handler"].rsplit(".", 1)
-    assert module_name == "engine_result_notifier.handler"
-    return name
+@dataclass(frozen=True)
+class LocalFunctions:
+    """The stack's functions in this process: each handler imported from the module ``template.yaml`` names, as
+    Lambda imports it. In one process they share the wiring of ``handlers.cold_start`` (settings, clients and the
+    exactly-once delivery), as Lambda's processes share one table and one Service Catalog."""
+
+    cold_start: ModuleType
+
+    def module(self, function: str) -> ModuleType:
+        """The handler module of a function (its logical id)."""
+        module_name = function_properties(TEMPLATE, function)["Handler"].rsplit(".", 1)[0]
+        return importlib.import_module(module_name)
+
+    def handler(self, function: str) -> Callable[..., Any]:
+        """The handler ``template.yaml`` gives a function (its logical id)."""
+        handler: Callable[..., Any] = getattr(
+            self.module(function), function_properties(TEMPLATE, function)["Handler"].rsplit(".", 1)[1]
+        )
+        return handler
+
+    @property
+    def settings(self) -> Any:
+        return self.cold_start.settings
+
+    @property
+    def service_catalog_client(self) -> Any:
+        return self.cold_start.service_catalog_client
+
+    @property
+    def dynamodb_client(self) -> Any:
+        return self.cold_start.dynamodb_client
 
 
-def entry_point(handler_module: ModuleType, function: str) -> Callable[..., dict[str, str]]:
-    """The handler ``template.yaml`` gives a function (its logical id), from the imported handler module."""
-    handler: Callable[..., dict[str, str]] = getattr(handler_module, handler_name(function))
-    return handler
+@dataclass(frozen=True)
+class LambdaContainer:
+    """The use cases one Lambda container wires, built anew: another container's, over clients of its own."""
+
+    delivery: Delivery
+    notify: Notify
+    rescuer: Rescuer
 
 
-def invoke(handler_module: ModuleType, event: Any, function: str = NOTIFY_FUNCTION) -> dict[str, str]:
+def lambda_container(
+    service_catalog_client: Any = None, dynamodb_client: Any = None, step_functions_client: Any = None
+) -> LambdaContainer:
+    """A container with the functions' settings from the environment, over the clients given or new ones."""
+    settings = Settings.from_environ(os.environ)
+    delivery = Delivery(
+        settings,
+        service_catalog_client or new_service_catalog_client(settings.service_catalog_max_attempts),
+        dynamodb_client or new_dynamodb_client(),
+    )
+    return LambdaContainer(
+        delivery,
+        Notify(settings, delivery),
+        Rescuer(settings, delivery, step_functions_client or step_functions.new_client()),
+    )
+
+
+def handler_path(function: str) -> str:
+    """The handler ``template.yaml`` gives a function (its logical id), as ``module.function``."""
+    path: str = function_properties(TEMPLATE, function)["Handler"]
+    return path
+
+
+def entry_point(lambdas: LocalFunctions, function: str) -> Callable[..., dict[str, str]]:
+    """The handler ``template.yaml`` gives a function (its logical id)."""
+    return lambdas.handler(function)
+
+
+def invoke(lambdas: LocalFunctions, event: Any, function: str = NOTIFY_FUNCTION) -> dict[str, str]:
     """One delivery to a function's entry point (the generic one by default), with a fresh Lambda context."""
-    return entry_point(handler_module, function)(event, LocalLambdaContext())
+    return entry_point(lambdas, function)(event, LocalLambdaContext())
 
 
-def invoke_sample(handler_module: ModuleType, sample: str) -> dict[str, str]:
+def invoke_sample(lambdas: LocalFunctions, sample: str) -> dict[str, str]:
     """One delivery of a sample in events/ to the function it is for."""
-    return invoke(handler_module, load_event(sample), SAMPLE_FUNCTIONS[sample])
+    return invoke(lambdas, load_event(sample), SAMPLE_FUNCTIONS[sample])
 
 
 def nested(depth: int) -> Any:
@@ -121,8 +192,8 @@ def service_catalog_endpoint() -> Iterator[ServiceCatalogEndpoint]:
 
 
 @pytest.fixture(scope="session")
-def handler_module(dynamodb_url: str, service_catalog_endpoint: ServiceCatalogEndpoint) -> ModuleType:
-    """``engine_result_notifier.handler``, imported once with the local endpoints in its environment."""
+def lambdas(dynamodb_url: str, service_catalog_endpoint: ServiceCatalogEndpoint) -> LocalFunctions:
+    """Every function's handler module, imported once with the local endpoints in its environment."""
     os.environ.update(
         {
             "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
@@ -133,9 +204,10 @@ def handler_module(dynamodb_url: str, service_catalog_endpoint: ServiceCatalogEn
             **ENTRY_POINT_SETTINGS,
         }
     )
-    from engine_result_notifier import handler  # noqa: PLC0415 (needs the environment above)
-
-    return handler
+    lambdas = LocalFunctions(importlib.import_module("engine_result_notifier.handlers.cold_start"))
+    for function in functions(TEMPLATE):
+        lambdas.module(function)
+    return lambdas
 
 
 def empty_idempotency_table(dynamodb_url: str) -> str:
@@ -162,10 +234,10 @@ def service_catalog(service_catalog_endpoint: ServiceCatalogEndpoint) -> Service
 
 @pytest.fixture
 def local_services(
-    handler_module: ModuleType, idempotency_table: str, service_catalog: ServiceCatalogEndpoint
-) -> ModuleType:
-    """The handler module over real HTTP: an empty table and a Service Catalog endpoint with no faults."""
-    return handler_module
+    lambdas: LocalFunctions, idempotency_table: str, service_catalog: ServiceCatalogEndpoint
+) -> LocalFunctions:
+    """The functions over real HTTP: an empty table and a Service Catalog endpoint with no faults."""
+    return lambdas
 
 
 @pytest.fixture
@@ -188,9 +260,9 @@ def closed_port_url() -> str:
 
 
 @contextlib.contextmanager
-def while_calling_service_catalog(handler_module: ModuleType, action: Callable[[], None]) -> Iterator[None]:
+def while_calling_service_catalog(lambdas: LocalFunctions, action: Callable[[], None]) -> Iterator[None]:
     """Run ``action`` once the handler has claimed its record and is about to call Service Catalog."""
-    events = handler_module.notifier.service_catalog_client.meta.events
+    events = lambdas.service_catalog_client.meta.events
 
     def run(**_: Any) -> None:
         action()

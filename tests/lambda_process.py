@@ -71,7 +71,7 @@ class _XRayDaemon:
 
 
 Delivery = tuple[str, Any]
-"""An event and the handler module's entry point it is delivered to (``provision_handler``, ...)."""
+"""An event and the handler it is delivered to, as ``template.yaml`` names it (``module.function``)."""
 
 
 def run_in_lambda_process(deliveries: list[Delivery], environment: dict[str, str]) -> LambdaRun:

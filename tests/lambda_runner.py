@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -21,16 +22,17 @@ def trace_header() -> str:
 def main() -> None:
     events_path, results_path = sys.argv[1], sys.argv[2]
     os.environ["_X_AMZN_TRACE_ID"] = trace_header()
-    from engine_result_notifier import handler  # noqa: PLC0415 (imported as the runtime imports it)
     from local_aws.lambda_context import LocalLambdaContext  # noqa: PLC0415
 
     with open(events_path, encoding="utf-8") as events_file:
         deliveries = json.load(events_file)
     results = []
-    for entry_point, event in deliveries:
+    for handler_path, event in deliveries:
         os.environ["_X_AMZN_TRACE_ID"] = trace_header()
+        module_name, handler_name = handler_path.rsplit(".", 1)  # imported as the runtime imports it
+        handler = getattr(importlib.import_module(module_name), handler_name)
         try:
-            results.append({"result": getattr(handler, entry_point)(event, LocalLambdaContext())})
+            results.append({"result": handler(event, LocalLambdaContext())})
         except Exception as error:  # noqa: BLE001 (reported as the Lambda runtime reports a function error)
             results.append({"errorType": type(error).__name__, "errorMessage": str(error)})
     with open(results_path, "w", encoding="utf-8") as results_file:

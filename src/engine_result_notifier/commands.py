@@ -23,39 +23,30 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-import boto3
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
 
-from engine_result_notifier import step_functions
-from engine_result_notifier.errors import NotifierError
-from engine_result_notifier.events import is_status_change
+from engine_result_notifier import dead_letter_queue, service_catalog, step_functions
+from engine_result_notifier.constraints import EXECUTION_ARN, RECORD_ID
+from engine_result_notifier.dead_letter_queue import DeadLetterQueue, dead_letter_event
+from engine_result_notifier.delivery import Delivery, new_dynamodb_client
+from engine_result_notifier.errors import RETRYABLE_ERRORS, NotifierError
 from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES
-from engine_result_notifier.models import NotifyRequest, Operation
-from engine_result_notifier.notifier import Notifier
+from engine_result_notifier.models import NotifyRequest
 from engine_result_notifier.observability import logger
+from engine_result_notifier.rescue import Rescuer
 from engine_result_notifier.settings import Settings
 
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
-
-EXECUTION_ARN = re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}")
-RECORD_ID = re.compile(r"[a-zA-Z0-9_-]{1,100}")
-OPERATION_CALLS = {
-    Operation.PROVISION_PRODUCT: "NotifyProvisionProductEngineWorkflowResult",
-    Operation.UPDATE_PROVISIONED_PRODUCT: "NotifyUpdateProvisionedProductEngineWorkflowResult",
-    Operation.TERMINATE_PROVISIONED_PRODUCT: "NotifyTerminateProvisionedProductEngineWorkflowResult",
-}
 _MINUTES = 60_000
 _DELIVERED = 0
 _REFUSED = 1
+_SAID_IN_ONE_LINE: tuple[type[Exception], ...] = (NotifierError, *RETRYABLE_ERRORS)
+"""The named errors: a command says them in one line, never a traceback."""
 
 
 class OperatorContext(LambdaContext):
-    """A Lambda context for work an operator runs: what the notifier takes from one is the time left, which
+    """A Lambda context for work an operator runs: what a delivery takes from one is the time left, which
     bounds an in-progress claim (five minutes here)."""
 
     def __init__(self) -> None:
@@ -87,21 +78,25 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
     if arguments.command == "replay-dead-letters" and not settings.dead_letter_queue_url:
         parser.error("DEAD_LETTER_QUEUE_URL must be set to the stack's DeadLetterQueueUrl output")
     with _quiet_logs(arguments.verbose):
-        notifier = Notifier(settings)
+        delivery = Delivery(
+            settings, service_catalog.new_client(settings.service_catalog_max_attempts), new_dynamodb_client()
+        )
         try:
             if arguments.command == "show-record":
-                return show_record(notifier, arguments.record_id)
+                return show_record(delivery, arguments.record_id)
+            rescuer = Rescuer(settings, delivery, step_functions.new_client())
             if arguments.command == "rescue":
                 confirmed = _confirmation(arguments.yes, stdin)
-                return rescue_execution(notifier, arguments.execution_arn, confirmed=confirmed)
-            return replay_dead_letters(notifier, settings.dead_letter_queue_url, send=arguments.send)
-        except (NotifierError, IdempotencyAlreadyInProgressError) as error:  # named errors, said in one line
+                return rescue_execution(rescuer, delivery, arguments.execution_arn, confirmed=confirmed)
+            queue = DeadLetterQueue(settings.dead_letter_queue_url, dead_letter_queue.new_client())
+            return replay_dead_letters(rescuer, queue, settings.dead_letter_queue_url, send=arguments.send)
+        except _SAID_IN_ONE_LINE as error:
             print(f"{type(error).__name__}: {error}", file=sys.stderr)
             return _REFUSED
 
 
-def show_record(notifier: Notifier, record_id: str) -> int:
-    stored = notifier.record_state(record_id)
+def show_record(delivery: Delivery, record_id: str) -> int:
+    stored = delivery.record_state(record_id)
     if stored is None:
         print(f"No notification is recorded for {record_id}: never made, or older than the table remembers.")
         return _REFUSED
@@ -123,8 +118,8 @@ def show_record(notifier: Notifier, record_id: str) -> int:
     return _DELIVERED
 
 
-def rescue_execution(notifier: Notifier, execution_arn: str, confirmed: Callable[[], bool]) -> int:
-    change = step_functions.describe_execution(notifier.rescuer.step_functions_client, execution_arn)
+def rescue_execution(rescuer: Rescuer, delivery: Delivery, execution_arn: str, confirmed: Callable[[], bool]) -> int:
+    change = rescuer.describe(execution_arn)
     if change is None:
         print(f"Execution {execution_arn} does not exist (Step Functions keeps an execution 90 days).")
         return _REFUSED
@@ -133,10 +128,10 @@ def rescue_execution(notifier: Notifier, execution_arn: str, confirmed: Callable
             f"Execution {execution_arn} is {change.status}: only FAILED, TIMED_OUT or ABORTED executions are rescued."
         )
         return _REFUSED
-    rescue = notifier.rescuer.rescue_for(change)
+    rescue = rescuer.plan(change)
     request = rescue.request
     print(f"Execution {execution_arn} ({change.status}): {rescue.finding}.")
-    stored = notifier.record_state(request.record_id)
+    stored = delivery.record_state(request.record_id)
     if stored is not None and stored.status in ("COMPLETED", "INPROGRESS"):
         if stored.status == "INPROGRESS":
             print(f"Record {request.record_id} is being notified by another delivery right now: nothing is sent.")
@@ -151,18 +146,17 @@ def rescue_execution(notifier: Notifier, execution_arn: str, confirmed: Callable
             f"Record {request.record_id}: the engine's own notify task completed, so it is notified; nothing is sent."
         )
         return _REFUSED
-    print(f"Would send {OPERATION_CALLS[request.operation]}:")
+    print(f"Would send {service_catalog.API_CALLS[request.operation]}:")
     print(json.dumps(masked(request), indent=2, ensure_ascii=False))
     if not confirmed():
         print("Not sent.")
         return _REFUSED
-    result = notifier.rescue(change, OperatorContext())
+    result = rescuer.execution(change, OperatorContext())
     print(f"{result.outcome}: record {result.record_id}, {result.operation} {result.status}.")
     return _DELIVERED
 
 
-def replay_dead_letters(notifier: Notifier, queue_url: str, *, send: bool) -> int:
-    queue = DeadLetterQueue(queue_url)
+def replay_dead_letters(rescuer: Rescuer, queue: DeadLetterQueue, queue_url: str, *, send: bool) -> int:
     messages = queue.receive_all()
     print(f"{len(messages)} message(s) in {queue_url}.")
     failures = 0
@@ -176,7 +170,7 @@ def replay_dead_letters(notifier: Notifier, queue_url: str, *, send: bool) -> in
         elif not send:
             print(f"{label}: would be delivered again.")
             queue.release(message)
-        elif _redelivered(notifier, event, label):
+        elif _redelivered(rescuer, event, label):
             queue.delete(message)
         else:
             failures += 1
@@ -186,68 +180,22 @@ def replay_dead_letters(notifier: Notifier, queue_url: str, *, send: bool) -> in
     return _REFUSED if failures else _DELIVERED
 
 
-def dead_letter_event(body: str) -> Mapping[str, Any] | None:
-    """The event of a dead letter: a Lambda ``OnFailure`` destination record's ``requestPayload``, or the
-    status-change event itself (what the EventBridge rule's own dead-letter queue receives)."""
-    try:
-        message = json.loads(body)
-    except ValueError:
-        return None
-    if isinstance(message, Mapping) and isinstance(message.get("requestPayload"), Mapping):
-        message = message["requestPayload"]
-    return message if isinstance(message, Mapping) and is_status_change(message) else None
-
-
 def masked(request: NotifyRequest) -> dict[str, Any]:
     """The request as it would be sent, the workflow token shown as its length."""
     parameters = request.api_parameters()
     return {**parameters, "WorkflowToken": f"<{len(request.workflow_token)} characters, not shown>"}
 
 
-def _redelivered(notifier: Notifier, event: Mapping[str, Any], label: str) -> bool:
-    """Deliver one dead letter as the generic entry point would take it; whether that succeeded."""
+def _redelivered(rescuer: Rescuer, event: Mapping[str, Any], label: str) -> bool:
+    """Deliver one dead letter (a status change) as the generic entry point would take it; whether that
+    succeeded."""
     try:
-        result = notifier.handle(event, OperatorContext())
-    except (NotifierError, IdempotencyAlreadyInProgressError) as error:
+        result = rescuer.status_change(event, OperatorContext()).to_response()
+    except _SAID_IN_ONE_LINE as error:
         print(f"{label}: failed again ({type(error).__name__}: {error}); kept in the queue.")
         return False
     print(f"{label}: {result['outcome']}; deleted.")
     return True
-
-
-class DeadLetterQueue:
-    """The safety net's dead-letter queue, as the replay command reads it."""
-
-    def __init__(self, queue_url: str, sqs_client: SQSClient | None = None) -> None:
-        self._url = queue_url
-        self._sqs: SQSClient = sqs_client or boto3.client("sqs")
-
-    def receive_all(self) -> list[Mapping[str, Any]]:
-        """Every message now visible, each received once and hidden while the command works on it."""
-        received: dict[str, Mapping[str, Any]] = {}
-        try:
-            while True:
-                batch = self._sqs.receive_message(
-                    QueueUrl=self._url, MaxNumberOfMessages=10, VisibilityTimeout=300, WaitTimeSeconds=0
-                ).get("Messages", [])
-                fresh = [message for message in batch if message["MessageId"] not in received]
-                if not fresh:
-                    return list(received.values())
-                received.update((message["MessageId"], message) for message in fresh)
-        except (ClientError, BotoCoreError) as error:
-            raise DeadLetterQueueUnavailableError(
-                f"the dead-letter queue could not be read ({type(error).__name__})"
-            ) from error
-
-    def release(self, message: Mapping[str, Any]) -> None:
-        """Make a message visible again at once: a dry run, or a delivery that failed again."""
-        self._sqs.change_message_visibility(
-            QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-        )
-
-    def delete(self, message: Mapping[str, Any]) -> None:
-        """Delete a message whose delivery succeeded."""
-        self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def _describe(event: Mapping[str, Any] | None) -> str:
@@ -257,10 +205,6 @@ def _describe(event: Mapping[str, Any] | None) -> str:
     if isinstance(detail, Mapping):
         return f"status change of {detail.get('executionArn')} ({detail.get('status')})"
     return "event"
-
-
-class DeadLetterQueueUnavailableError(NotifierError):
-    """The dead-letter queue could not be read: nothing was delivered or deleted."""
 
 
 def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:

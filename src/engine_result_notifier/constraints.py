@@ -1,4 +1,4 @@
-"""Every constraint the API puts on a notify request, checked before the call.
+"""Every constraint the API puts on a notify request, checked before the call; the ARN and id patterns.
 
 botocore checks only required members, types and minimum lengths; the service rejects the rest
 (maximum lengths, patterns, the status enum). ``tests/unit/test_constraints.py`` holds these numbers
@@ -20,8 +20,17 @@ UNIQUE_TAG_KEY_MAX_LENGTH = 128
 UNIQUE_TAG_VALUE_MAX_LENGTH = 256
 IDEMPOTENCY_TOKEN_MAX_LENGTH = 128
 
+RECORD_ID = re.compile(rf"[a-zA-Z0-9_\-]{{1,{RECORD_ID_MAX_LENGTH}}}")
+"""A record id as the API takes it (``rec-...``)."""
+_STEP_FUNCTIONS_NAME = "[A-Za-z0-9_-]{1,80}"
+STATE_MACHINE_ARN = re.compile(rf"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{{12}}:stateMachine:{_STEP_FUNCTIONS_NAME}")
+"""A state machine's ARN, as the settings take the engine's."""
+EXECUTION_ARN = re.compile(
+    rf"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{{12}}:execution:{_STEP_FUNCTIONS_NAME}:{_STEP_FUNCTIONS_NAME}"
+)
+"""A standard execution's ARN, as the operators' rescue takes it."""
+
 _WORKFLOW_TOKEN = re.compile(r"[0-9A-Za-z+/=]+")
-_RECORD_ID = re.compile(r"[a-zA-Z0-9_\-]+")
 _IDEMPOTENCY_TOKEN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]*")
 _FAILURE_REASON = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd]*")
 _UNIQUE_TAG_PUNCTUATION = frozenset("_.:/=+-@")
@@ -30,7 +39,7 @@ _UNIQUE_TAG_PUNCTUATION = frozenset("_.:/=+-@")
 def check_request(request: NotifyRequest) -> NotifyRequest:
     """Return the request unchanged if the service would accept it, else raise ``InvalidEventError``."""
     _check("WorkflowToken", request.workflow_token, WORKFLOW_TOKEN_MAX_LENGTH, _WORKFLOW_TOKEN, "[0-9A-Za-z+/=]")
-    _check("RecordId", request.record_id, RECORD_ID_MAX_LENGTH, _RECORD_ID, "[a-zA-Z0-9_-]")
+    _check("RecordId", request.record_id, RECORD_ID_MAX_LENGTH, RECORD_ID, "[a-zA-Z0-9_-]")
     _check(
         "IdempotencyToken",
         request.idempotency_token,

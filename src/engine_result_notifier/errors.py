@@ -3,7 +3,12 @@
 Step Functions matches a Lambda error by the exception's class name, so these names are part of the
 package's contract (the README's Retry/Catch block and ``examples/state-machine.asl.json`` use them).
 Powertools' ``IdempotencyAlreadyInProgressError`` is the fourth name a caller sees; it is retryable.
+
+This module says once which errors are retryable and which are final; the sweep, the operators' commands and the
+README's errors table follow it.
 """
+
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 
 class NotifierError(Exception):
@@ -53,12 +58,23 @@ class InvalidSettingError(NotifierError):
     """An environment variable holds a value the function cannot run with. Raised at cold start."""
 
 
-RETRYABLE_ERROR_NAMES = (
-    ServiceCatalogUnavailableError.__name__,
-    IdempotencyStoreUnavailableError.__name__,
-    "IdempotencyAlreadyInProgressError",  # Powertools': another delivery of the notification is under way
+class DeadLetterQueueUnavailableError(NotifierError):
+    """The dead-letter queue could not be read: nothing was delivered or deleted."""
+
+
+RETRYABLE_ERRORS: tuple[type[Exception], ...] = (
+    ServiceCatalogUnavailableError,
+    IdempotencyStoreUnavailableError,
+    IdempotencyAlreadyInProgressError,  # Powertools': another delivery of the notification is under way
 )
 """What a state machine should ``Retry``, with backoff."""
 
-TERMINAL_ERROR_NAMES = (InvalidEventError.__name__, NotificationRejectedError.__name__)
-"""What a state machine should ``Catch``: the same event fails again."""
+TERMINAL_ERRORS: tuple[type[Exception], ...] = (InvalidEventError, NotificationRejectedError)
+"""What a state machine should ``Catch``: the same event fails again. On the safety net's paths, the record
+needs a person."""
+
+PASSING_ERRORS: tuple[type[Exception], ...] = (*RETRYABLE_ERRORS, StepFunctionsUnavailableError)
+"""What the safety net's paths retry later (Lambda's asynchronous retries, the next sweep run, the operator)."""
+
+RETRYABLE_ERROR_NAMES = tuple(error.__name__ for error in RETRYABLE_ERRORS)
+TERMINAL_ERROR_NAMES = tuple(error.__name__ for error in TERMINAL_ERRORS)

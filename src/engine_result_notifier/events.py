@@ -54,9 +54,13 @@ _COMPLETION_FIELDS = frozenset(
 )
 
 
-def is_status_change(event: Mapping[str, Any]) -> bool:
+def is_status_change(event: Any) -> bool:
     """Whether the event is a Step Functions status change delivered by EventBridge."""
-    return event.get("source") == STATUS_CHANGE_SOURCE and event.get("detail-type") == STATUS_CHANGE_DETAIL_TYPE
+    return (
+        isinstance(event, Mapping)
+        and event.get("source") == STATUS_CHANGE_SOURCE
+        and event.get("detail-type") == STATUS_CHANGE_DETAIL_TYPE
+    )
 
 
 def parse_completion_event(event: Mapping[str, Any], entry_operation: Operation | None) -> CompletionEvent:

@@ -1,6 +1,7 @@
-"""Rescue an engine execution that ended FAILED, TIMED_OUT or ABORTED: what its last notify task meant to send.
+"""Rescue: an engine execution that ended FAILED, TIMED_OUT or ABORTED gets what its last notify task meant to send.
 
-The one rescue behind the safety net's status-change events, the sweep and the operators' ``rescue`` command:
+The one rescue behind the safety net's status-change events, the sweep, the dead-letter replay and the operators'
+``rescue`` command; what to send is decided by a pure function of the execution's history (``decide``):
 
 - no notify task aimed at an entry point was reached: FAILED, saying what happened to the execution;
 - the last one completed: the record is notified already, nothing is sent;
@@ -18,14 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
 
 from engine_result_notifier import history, step_functions
 from engine_result_notifier.constraints import check_request
-from engine_result_notifier.errors import TERMINAL_ERROR_NAMES, InvalidEventError
-from engine_result_notifier.events import parse_completion_event, parse_workflow_payload
+from engine_result_notifier.delivery import reject
+from engine_result_notifier.errors import TERMINAL_ERROR_NAMES, InvalidEventError, StepFunctionsUnavailableError
+from engine_result_notifier.events import parse_completion_event, parse_status_change, parse_workflow_payload
 from engine_result_notifier.mapping import (
+    FAILED_EXECUTION_STATUSES,
     request_for_completion,
     request_for_failed_execution,
     request_for_refused_notification,
@@ -33,15 +37,21 @@ from engine_result_notifier.mapping import (
 from engine_result_notifier.models import (
     EngineError,
     ExecutionStatusChange,
+    IgnoredStatusChange,
     NotifyAttempt,
     NotifyRequest,
     TaskOutcome,
     WorkflowPayload,
 )
-from engine_result_notifier.settings import SensitiveOutputs, Settings
+from engine_result_notifier.observability import logger, metrics
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_stepfunctions import SFNClient
+
+    from engine_result_notifier.delivery import Delivery
+    from engine_result_notifier.models import NotifyResult
+    from engine_result_notifier.settings import SensitiveOutputs, Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,23 +66,46 @@ class Rescue:
 
 
 class Rescuer:
-    """Reads an ended execution from Step Functions and decides what it meant to send."""
+    """Reads ended executions from Step Functions, decides what each meant to send, and delivers it."""
 
-    def __init__(self, settings: Settings, step_functions_client: SFNClient | None = None) -> None:
+    def __init__(self, settings: Settings, delivery: Delivery, step_functions_client: SFNClient) -> None:
         self._entry_points = settings.entry_points.operations()
         self._sensitive_outputs = settings.sensitive_outputs
-        self._given_client = step_functions_client
+        self._delivery = delivery
+        self._step_functions = step_functions_client
 
-    @cached_property
-    def step_functions_client(self) -> SFNClient:
-        """Created on first use: the operation entry points, which never rescue, never pay for it."""
-        return self._given_client or step_functions.new_client()
+    def status_change(self, event: Mapping[str, Any], context: LambdaContext) -> NotifyResult | IgnoredStatusChange:
+        """The safety net: one delivery of a Step Functions status change. An execution that did not fail is
+        ignored; one that ended FAILED, TIMED_OUT or ABORTED is rescued."""
+        self._delivery.begin(context)
+        try:
+            change = parse_status_change(event)
+        except InvalidEventError as error:
+            reject(error)
+            raise
+        logger.append_keys(execution_arn=change.execution_arn)
+        if change.status not in FAILED_EXECUTION_STATUSES:
+            logger.debug("Status change ignored: the execution did not fail", execution_status=change.status)
+            metrics.add_metric(name="IgnoredStatusChanges", unit=MetricUnit.Count, value=1)
+            return IgnoredStatusChange(execution_arn=change.execution_arn, execution_status=change.status)
+        return self._rescue(change)
 
-    def rescue_for(self, change: ExecutionStatusChange) -> Rescue:
-        """What to send for an execution that ended FAILED, TIMED_OUT or ABORTED."""
-        client = self.step_functions_client
+    def execution(self, change: ExecutionStatusChange, context: LambdaContext) -> NotifyResult:
+        """Rescue one execution that ended FAILED, TIMED_OUT or ABORTED, as the safety net would (the sweep's and
+        the operators' way in). Each rescue is a unit of metrics of its own, as a delivery is: it starts clean, and
+        the caller flushes (or drops) what it counted."""
+        self._delivery.begin(context)
+        logger.append_keys(execution_arn=change.execution_arn)
+        return self._rescue(change)
+
+    def describe(self, execution_arn: str) -> ExecutionStatusChange | None:
+        """The execution as a status change would tell it, read now; None if it no longer exists."""
+        return step_functions.describe_execution(self._step_functions, execution_arn)
+
+    def plan(self, change: ExecutionStatusChange) -> Rescue:
+        """What to send for an execution that ended FAILED, TIMED_OUT or ABORTED; nothing is sent."""
         if change.execution_input is None:  # left out of the event for size: Step Functions still has it
-            described = step_functions.describe_execution(client, change.execution_arn)
+            described = self.describe(change.execution_arn)
             if described is None:
                 raise InvalidEventError(
                     f"execution {change.execution_arn}: its input was left out of the event and the execution no "
@@ -81,7 +114,9 @@ class Rescuer:
             change = described
         workflow = parse_workflow_payload(change.execution_input, change.execution_arn)
         events = step_functions.recent_history(
-            client, change.execution_arn, lambda read: history.schedules_a_notify(read, self._entry_points)
+            self._step_functions,
+            change.execution_arn,
+            lambda read: history.schedules_a_notify(read, self._entry_points),
         )
         if events is None:
             return Rescue(
@@ -92,6 +127,23 @@ class Rescuer:
         return decide(
             change, workflow, history.last_notify_attempt(events, self._entry_points), self._sensitive_outputs
         )
+
+    def _rescue(self, change: ExecutionStatusChange) -> NotifyResult:
+        try:
+            rescue = self.plan(change)
+        except InvalidEventError as error:
+            reject(error)
+            raise
+        except StepFunctionsUnavailableError as error:
+            logger.warning(
+                "Step Functions unavailable; nothing sent until the execution can be read", reason=str(error)
+            )
+            metrics.add_metric(name="StepFunctionsUnavailable", unit=MetricUnit.Count, value=1)
+            raise
+        logger.info("Ended execution read", finding=rescue.finding, execution_status=change.status)
+        if rescue.engine_notified:
+            return self._delivery.already_notified(rescue.request)
+        return self._delivery.deliver(rescue.request, from_safety_net=True)
 
 
 def decide(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import boto3
+from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
@@ -17,6 +18,13 @@ from engine_result_notifier.models import NotifyRequest, Operation
 
 if TYPE_CHECKING:
     from mypy_boto3_servicecatalog import ServiceCatalogClient
+
+API_CALLS = {
+    Operation.PROVISION_PRODUCT: "NotifyProvisionProductEngineWorkflowResult",
+    Operation.UPDATE_PROVISIONED_PRODUCT: "NotifyUpdateProvisionedProductEngineWorkflowResult",
+    Operation.TERMINATE_PROVISIONED_PRODUCT: "NotifyTerminateProvisionedProductEngineWorkflowResult",
+}
+"""The API call that reports each operation's result."""
 
 _CONNECT_TIMEOUT_SECONDS = 3
 _READ_TIMEOUT_SECONDS = 10
@@ -39,11 +47,7 @@ def new_client(max_attempts: int) -> ServiceCatalogClient:
 
 def send_notification(client: ServiceCatalogClient, request: NotifyRequest) -> None:
     """Make the notify call for the request's operation; failures become the package's named errors."""
-    notify = {
-        Operation.PROVISION_PRODUCT: client.notify_provision_product_engine_workflow_result,
-        Operation.UPDATE_PROVISIONED_PRODUCT: client.notify_update_provisioned_product_engine_workflow_result,
-        Operation.TERMINATE_PROVISIONED_PRODUCT: client.notify_terminate_provisioned_product_engine_workflow_result,
-    }[request.operation]
+    notify = getattr(client, xform_name(API_CALLS[request.operation]))  # notify_provision_product_..._result
     try:
         notify(**request.api_parameters())
     except ClientError as error:

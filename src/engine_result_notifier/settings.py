@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from engine_result_notifier.constraints import STATE_MACHINE_ARN
 from engine_result_notifier.errors import InvalidSettingError
 from engine_result_notifier.models import Operation
 
@@ -27,7 +27,6 @@ DEFAULT_SWEEP_LOOK_BACK_HOURS = 48
 """Longer than the safety net's asynchronous retries (6 hours) and EventBridge's own (24 hours)."""
 DEFAULT_SWEEP_MAX_EXECUTIONS = 50
 _FUNCTION_NAME_MAX_LENGTH = 64
-_STATE_MACHINE_ARN = re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +109,7 @@ def _function_name(environ: Mapping[str, str], name: str) -> str:
 
 def _state_machine_arns(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
     arns = tuple(arn.strip() for arn in environ.get(name, "").split(",") if arn.strip())
-    if not all(_STATE_MACHINE_ARN.fullmatch(arn) for arn in arns):
+    if not all(STATE_MACHINE_ARN.fullmatch(arn) for arn in arns):
         raise InvalidSettingError(f"{name} must be a comma-separated list of state machine ARNs")
     return arns
 

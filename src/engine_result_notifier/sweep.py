@@ -20,17 +20,14 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from engine_result_notifier import step_functions
 from engine_result_notifier.errors import (
+    PASSING_ERRORS,
+    TERMINAL_ERRORS,
     IdempotencyStoreUnavailableError,
-    InvalidEventError,
-    NotificationRejectedError,
     RescueFailedError,
-    ServiceCatalogUnavailableError,
-    StepFunctionsUnavailableError,
 )
 from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES
 from engine_result_notifier.models import Outcome
@@ -38,8 +35,10 @@ from engine_result_notifier.observability import logger, metrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_stepfunctions import SFNClient
 
-    from engine_result_notifier.notifier import Notifier
+    from engine_result_notifier.rescue import Rescuer
     from engine_result_notifier.settings import Settings
     from engine_result_notifier.step_functions import ExecutionSummary
 
@@ -47,13 +46,6 @@ SWEEP_KEY_PREFIX = "engine-result-sweep#"
 """The sweep's items in the idempotency table, one per state machine: apart from Powertools' own keys."""
 TIME_TO_STOP_MS = 20_000
 """Room left at the end of an invocation: no new execution is started with less."""
-_PASSING = (
-    ServiceCatalogUnavailableError,
-    IdempotencyStoreUnavailableError,
-    IdempotencyAlreadyInProgressError,
-    StepFunctionsUnavailableError,
-)
-_FOR_GOOD = (InvalidEventError, NotificationRejectedError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +63,17 @@ class SweepReport:
 class Sweep:
     """One sweep run over the engine's state machines."""
 
-    def __init__(self, settings: Settings, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        rescuer: Rescuer,
+        step_functions_client: SFNClient,
+        dynamodb_client: DynamoDBClient,
+    ) -> None:
         self._settings = settings
-        self._notifier = notifier
+        self._rescuer = rescuer
+        self._step_functions = step_functions_client
+        self._dynamodb = dynamodb_client
 
     def run(self, context: LambdaContext, now: datetime | None = None) -> SweepReport:
         """Examine what ended since the window's start and was not examined before; rescue it."""
@@ -115,30 +115,29 @@ class Sweep:
         return report
 
     def _ended(self, state_machine_arn: str, window_start: datetime) -> list[ExecutionSummary]:
-        client = self._notifier.rescuer.step_functions_client
         return [
             execution
             for status in sorted(FAILED_EXECUTION_STATUSES)
-            for execution in step_functions.ended_executions(client, state_machine_arn, status, window_start)
+            for execution in step_functions.ended_executions(
+                self._step_functions, state_machine_arn, status, window_start
+            )
         ]
 
     def _rescue(self, execution: ExecutionSummary, context: LambdaContext, failed_for_good: list[str]) -> str | None:
         """Rescue one execution; its outcome, or None if it must be examined again (a passing failure)."""
         try:
-            change = step_functions.describe_execution(
-                self._notifier.rescuer.step_functions_client, execution.execution_arn
-            )
+            change = self._rescuer.describe(execution.execution_arn)
             if change is None:
                 return "GONE"
-            result = self._notifier.rescue(change, context)
-        except _PASSING as error:
+            result = self._rescuer.execution(change, context)
+        except PASSING_ERRORS as error:
             logger.warning(
                 "Execution not rescued this run; the next one retries",
                 execution_arn=execution.execution_arn,
                 error_type=type(error).__name__,
             )
             return None
-        except _FOR_GOOD as error:
+        except TERMINAL_ERRORS as error:
             logger.error(
                 "Execution cannot be rescued; its record needs a person",
                 execution_arn=execution.execution_arn,
@@ -161,7 +160,7 @@ class Sweep:
     def _recall(self, state_machine_arn: str) -> dict[str, int]:
         """The executions of this state machine examined before (name: start, epoch seconds)."""
         try:
-            item = self._notifier.dynamodb_client.get_item(
+            item = self._dynamodb.get_item(
                 TableName=self._settings.idempotency_table_name, Key=_key(state_machine_arn), ConsistentRead=True
             ).get("Item", {})
         except (ClientError, BotoCoreError) as error:
@@ -175,7 +174,7 @@ class Sweep:
         """Store the executions examined within the window."""
         expires = int((now + timedelta(hours=self._settings.sweep_look_back_hours * 2)).timestamp())
         try:
-            self._notifier.dynamodb_client.put_item(
+            self._dynamodb.put_item(
                 TableName=self._settings.idempotency_table_name,
                 Item={
                     **_key(state_machine_arn),

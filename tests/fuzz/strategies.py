@@ -8,7 +8,6 @@ from typing import Any
 from hypothesis import strategies as st
 
 from local_aws.template import NOTIFY_FUNCTION
-from tests.conftest import handler_name
 
 
 def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
@@ -246,12 +245,13 @@ any_event = weighted(
     (1, status_change_quoting_its_input()),
 )
 
-GENERIC_ENTRY_POINT = handler_name(NOTIFY_FUNCTION)
+GENERIC_ENTRY_POINT = NOTIFY_FUNCTION
 OPERATION_ENTRY_POINTS = {
-    "PROVISION_PRODUCT": handler_name("NotifyProvisionResultFunction"),
-    "UPDATE_PROVISIONED_PRODUCT": handler_name("NotifyUpdateResultFunction"),
-    "TERMINATE_PROVISIONED_PRODUCT": handler_name("NotifyTerminateResultFunction"),
+    "PROVISION_PRODUCT": "NotifyProvisionResultFunction",
+    "UPDATE_PROVISIONED_PRODUCT": "NotifyUpdateResultFunction",
+    "TERMINATE_PROVISIONED_PRODUCT": "NotifyTerminateResultFunction",
 }
+"""The entry points by the functions' logical ids in template.yaml."""
 ENTRY_POINTS = [GENERIC_ENTRY_POINT, *OPERATION_ENTRY_POINTS.values()]
 
 

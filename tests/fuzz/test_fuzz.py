@@ -5,7 +5,6 @@ event's workflow token or a value it marks sensitive, wherever its cause quoted 
 from __future__ import annotations
 
 import json
-from types import ModuleType
 from typing import Any
 
 from hypothesis import HealthCheck, event, given, seed, settings
@@ -13,6 +12,7 @@ from hypothesis import HealthCheck, event, given, seed, settings
 from engine_result_notifier.errors import InvalidEventError
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
+from tests.conftest import LocalFunctions
 from tests.fuzz.strategies import SECRET_MARKER, deliveries
 
 EXAMPLES = 2000
@@ -30,12 +30,12 @@ SECRET_LENGTH_CHECKED = 8
 )
 @given(delivery=deliveries())
 def test_any_event_sends_an_accepted_request_or_raises_the_named_error(
-    local_services: ModuleType, service_catalog: ServiceCatalogEndpoint, delivery: tuple[str, Any]
+    local_services: LocalFunctions, service_catalog: ServiceCatalogEndpoint, delivery: tuple[str, Any]
 ) -> None:
     entry_point, delivered = delivery
     received_before = len(service_catalog.requests)
     try:
-        result = getattr(local_services, entry_point)(delivered, LocalLambdaContext())
+        result = local_services.handler(entry_point)(delivered, LocalLambdaContext())
     except InvalidEventError:
         event("InvalidEventError")
         assert len(service_catalog.requests) == received_before, "a rejected event must send nothing"

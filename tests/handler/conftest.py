@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from types import ModuleType
 
 import pytest
 from botocore.stub import Stubber
 
 from engine_result_notifier.observability import logger
+from tests.conftest import LocalFunctions
 
 
 @pytest.fixture
-def stubber(handler_module: ModuleType, idempotency_table: str) -> Iterator[Stubber]:
+def stubber(lambdas: LocalFunctions, idempotency_table: str) -> Iterator[Stubber]:
     """Service Catalog stubbed on the handler's own client; every queued response must be used."""
-    with Stubber(handler_module.notifier.service_catalog_client) as stub:
+    with Stubber(lambdas.service_catalog_client) as stub:
         yield stub
         stub.assert_no_pending_responses()
 

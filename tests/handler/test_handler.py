@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -21,6 +20,7 @@ from engine_result_notifier.errors import (
 from tests.conftest import (
     SAMPLE_FUNCTIONS,
     SAMPLE_TOKEN,
+    LocalFunctions,
     invoke,
     invoke_sample,
     load_event,
@@ -150,12 +150,12 @@ EXPECTED_REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 @pytest.mark.parametrize("sample", sorted(EXPECTED_REQUESTS))
-def test_sample_event_sends_the_exact_request(handler_module: ModuleType, stubber: Stubber, sample: str) -> None:
+def test_sample_event_sends_the_exact_request(lambdas: LocalFunctions, stubber: Stubber, sample: str) -> None:
     # Given the request the sample must produce
     method, expected = EXPECTED_REQUESTS[sample]
     stubber.add_response(method, {}, expected)
     # When the sample is delivered
-    result = invoke_sample(handler_module, sample)
+    result = invoke_sample(lambdas, sample)
     # Then exactly that request was sent, and the result names what was notified
     assert result == {
         "outcome": "NOTIFIED",
@@ -175,7 +175,7 @@ def test_sample_event_sends_the_exact_request(handler_module: ModuleType, stubbe
     ],
 )
 def test_operation_entry_point_makes_its_own_call_for_an_event_without_operation(
-    handler_module: ModuleType, stubber: Stubber, function: str, method: str, idempotency_token: str
+    lambdas: LocalFunctions, stubber: Stubber, function: str, method: str, idempotency_token: str
 ) -> None:
     event = {"token": SAMPLE_TOKEN, "recordId": "rec-entry-point"}
     stubber.add_response(
@@ -188,21 +188,21 @@ def test_operation_entry_point_makes_its_own_call_for_an_event_without_operation
             "IdempotencyToken": idempotency_token,
         },
     )
-    assert invoke(handler_module, event, function)["operation"] == OPERATIONS[method]
+    assert invoke(lambdas, event, function)["operation"] == OPERATIONS[method]
 
 
 def test_event_contradicting_its_entry_point_raises_the_named_error_and_makes_no_call(
-    handler_module: ModuleType, stubber: Stubber
+    lambdas: LocalFunctions, stubber: Stubber
 ) -> None:
     # The reference engine's provision failure task names its operation; delivered to the update entry point
     with pytest.raises(InvalidEventError, match="PROVISION_PRODUCT contradicts this entry point") as raised:
-        invoke(handler_module, load_event("provision-failed.json"), "NotifyUpdateResultFunction")
+        invoke(lambdas, load_event("provision-failed.json"), "NotifyUpdateResultFunction")
     assert "NotifyUpdateResultFunctionArn" in str(raised.value)
 
 
-def test_generic_entry_point_never_guesses_a_missing_operation(handler_module: ModuleType, stubber: Stubber) -> None:
+def test_generic_entry_point_never_guesses_a_missing_operation(lambdas: LocalFunctions, stubber: Stubber) -> None:
     with pytest.raises(InvalidEventError, match="operation: is missing") as raised:
-        invoke(handler_module, load_event("provision-succeeded.json"))
+        invoke(lambdas, load_event("provision-succeeded.json"))
     for output in (
         "NotifyProvisionResultFunctionArn",
         "NotifyUpdateResultFunctionArn",
@@ -212,49 +212,49 @@ def test_generic_entry_point_never_guesses_a_missing_operation(handler_module: M
 
 
 def test_event_claiming_another_operation_for_a_notified_record_makes_no_second_call(
-    handler_module: ModuleType, stubber: Stubber
+    lambdas: LocalFunctions, stubber: Stubber
 ) -> None:
     # Given an update notified for its record
     method, expected = EXPECTED_REQUESTS["update-succeeded.json"]
     stubber.add_response(method, {}, expected)
-    invoke_sample(handler_module, "update-succeeded.json")
+    invoke_sample(lambdas, "update-succeeded.json")
     # When an event for the same record arrives at the provision entry point
-    result = invoke(handler_module, load_event("update-succeeded.json"), "NotifyProvisionResultFunction")
+    result = invoke(lambdas, load_event("update-succeeded.json"), "NotifyProvisionResultFunction")
     # Then it is a conflict on the record, not a second notification (the stubber has no response left)
     assert (result["outcome"], result["operation"]) == ("CONFLICT", "PROVISION_PRODUCT")
 
 
 def test_duplicate_delivery_makes_no_second_call_and_returns_the_stored_result(
-    handler_module: ModuleType, stubber: Stubber
+    lambdas: LocalFunctions, stubber: Stubber
 ) -> None:
     # Given a notification already made
     method, expected = EXPECTED_REQUESTS["provision-succeeded.json"]
     stubber.add_response(method, {}, expected)
-    first = invoke_sample(handler_module, "provision-succeeded.json")
+    first = invoke_sample(lambdas, "provision-succeeded.json")
     # When the same event is delivered again (the stubber has no response left: a call would fail the test)
-    second = invoke_sample(handler_module, "provision-succeeded.json")
+    second = invoke_sample(lambdas, "provision-succeeded.json")
     # Then the stored result comes back, marked as a duplicate
     assert second == {**first, "outcome": "DUPLICATE"}
 
 
-def test_duplicate_with_other_carried_fields_is_still_a_duplicate(handler_module: ModuleType, stubber: Stubber) -> None:
+def test_duplicate_with_other_carried_fields_is_still_a_duplicate(lambdas: LocalFunctions, stubber: Stubber) -> None:
     method, expected = EXPECTED_REQUESTS["terminate-succeeded.json"]
     stubber.add_response(method, {}, expected)
-    invoke_sample(handler_module, "terminate-succeeded.json")
+    invoke_sample(lambdas, "terminate-succeeded.json")
     redelivered = {**load_event("terminate-succeeded.json"), "executionName": "retry-2", "awsAccountId": "444455556666"}
-    assert invoke(handler_module, redelivered, SAMPLE_FUNCTIONS["terminate-succeeded.json"])["outcome"] == "DUPLICATE"
+    assert invoke(lambdas, redelivered, SAMPLE_FUNCTIONS["terminate-succeeded.json"])["outcome"] == "DUPLICATE"
 
 
 def test_different_notification_for_the_same_record_makes_no_call_and_is_logged_as_a_conflict(
-    handler_module: ModuleType, stubber: Stubber, captured_logs: io.StringIO
+    lambdas: LocalFunctions, stubber: Stubber, captured_logs: io.StringIO
 ) -> None:
     # Given a SUCCEEDED notification already made for the record
     method, expected = EXPECTED_REQUESTS["provision-succeeded.json"]
     stubber.add_response(method, {}, expected)
-    invoke_sample(handler_module, "provision-succeeded.json")
+    invoke_sample(lambdas, "provision-succeeded.json")
     # When a FAILED one arrives for the same record
     failed = {**load_event("provision-succeeded.json"), "error": "States.TaskFailed", "errorMessage": "late"}
-    result = invoke(handler_module, failed, SAMPLE_FUNCTIONS["provision-succeeded.json"])
+    result = invoke(lambdas, failed, SAMPLE_FUNCTIONS["provision-succeeded.json"])
     # Then no call is made, the result says conflict, and a warning says so
     assert result["outcome"] == "CONFLICT"
     assert result["status"] == "FAILED"
@@ -263,33 +263,31 @@ def test_different_notification_for_the_same_record_makes_no_call_and_is_logged_
 
 
 def test_throttled_notification_is_released_and_the_retry_sends_the_same_idempotency_token(
-    handler_module: ModuleType, stubber: Stubber
+    lambdas: LocalFunctions, stubber: Stubber
 ) -> None:
     method, expected = EXPECTED_REQUESTS["update-succeeded.json"]
     # Given Service Catalog throttles the first delivery
     stubber.add_client_error(method, service_error_code="ThrottlingException", http_status_code=400)
     with pytest.raises(ServiceCatalogUnavailableError):
-        invoke_sample(handler_module, "update-succeeded.json")
+        invoke_sample(lambdas, "update-succeeded.json")
     # When the state machine retries, Then the call is made again with the same IdempotencyToken
     stubber.add_response(method, {}, expected)
-    assert invoke_sample(handler_module, "update-succeeded.json")["outcome"] == "NOTIFIED"
+    assert invoke_sample(lambdas, "update-succeeded.json")["outcome"] == "NOTIFIED"
 
 
-def test_server_error_is_a_retryable_error(handler_module: ModuleType, stubber: Stubber) -> None:
+def test_server_error_is_a_retryable_error(lambdas: LocalFunctions, stubber: Stubber) -> None:
     method, _ = EXPECTED_REQUESTS["terminate-succeeded.json"]
     stubber.add_client_error(method, service_error_code="InternalFailure", http_status_code=500)
     with pytest.raises(ServiceCatalogUnavailableError, match="InternalFailure"):
-        invoke_sample(handler_module, "terminate-succeeded.json")
+        invoke_sample(lambdas, "terminate-succeeded.json")
 
 
 @pytest.mark.parametrize("code", ["InvalidParametersException", "ResourceNotFoundException"])
-def test_rejected_notification_raises_the_terminal_error(
-    handler_module: ModuleType, stubber: Stubber, code: str
-) -> None:
+def test_rejected_notification_raises_the_terminal_error(lambdas: LocalFunctions, stubber: Stubber, code: str) -> None:
     method, _ = EXPECTED_REQUESTS["provision-failed.json"]
     stubber.add_client_error(method, service_error_code=code, service_message=f"bad token {SAMPLE_TOKEN}")
     with pytest.raises(NotificationRejectedError, match=code) as raised:
-        invoke_sample(handler_module, "provision-failed.json")
+        invoke_sample(lambdas, "provision-failed.json")
     assert SAMPLE_TOKEN not in str(raised.value)
 
 
@@ -312,19 +310,19 @@ def test_rejected_notification_raises_the_terminal_error(
     ],
 )
 def test_invalid_event_raises_the_named_error_and_makes_no_call(
-    handler_module: ModuleType, stubber: Stubber, event: Any, reason: str
+    lambdas: LocalFunctions, stubber: Stubber, event: Any, reason: str
 ) -> None:
     with pytest.raises(InvalidEventError, match=reason):
-        invoke(handler_module, event)
+        invoke(lambdas, event)
 
 
 def test_the_token_and_sensitive_values_never_reach_the_logs(
-    handler_module: ModuleType, stubber: Stubber, captured_logs: io.StringIO, capsys: pytest.CaptureFixture[str]
+    lambdas: LocalFunctions, stubber: Stubber, captured_logs: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for sample, (method, expected) in EXPECTED_REQUESTS.items():
         stubber.add_response(method, {}, expected)
-        invoke_sample(handler_module, sample)
-        invoke_sample(handler_module, sample)
+        invoke_sample(lambdas, sample)
+        invoke_sample(lambdas, sample)
     logs = captured_logs.getvalue() + capsys.readouterr().out
     assert "Service Catalog notified" in logs
     assert SAMPLE_TOKEN not in logs
@@ -333,25 +331,25 @@ def test_the_token_and_sensitive_values_never_reach_the_logs(
 
 @pytest.mark.parametrize("sample", ["provision-succeeded.json", "execution-succeeded.json"])
 def test_every_log_line_of_an_invocation_carries_the_package_version(
-    handler_module: ModuleType, stubber: Stubber, captured_logs: io.StringIO, sample: str
+    lambdas: LocalFunctions, stubber: Stubber, captured_logs: io.StringIO, sample: str
 ) -> None:
     # Given two invocations, the second of which clears the first one's keys (clear_state)
     if sample in EXPECTED_REQUESTS:
         method, expected = EXPECTED_REQUESTS[sample]
         stubber.add_response(method, {}, expected)
-    invoke_sample(handler_module, sample)
-    invoke_sample(handler_module, sample)
+    invoke_sample(lambdas, sample)
+    invoke_sample(lambdas, sample)
     lines = [json.loads(line) for line in captured_logs.getvalue().splitlines()]
     assert len(lines) >= 2
     assert {line.get("version") for line in lines} == {engine_result_notifier.__version__}
 
 
 def test_the_idempotency_table_holds_no_token_and_no_output_value(
-    handler_module: ModuleType, stubber: Stubber, dynamodb_url: str, idempotency_table: str
+    lambdas: LocalFunctions, stubber: Stubber, dynamodb_url: str, idempotency_table: str
 ) -> None:
     method, expected = EXPECTED_REQUESTS["provision-succeeded-terraform-outputs.json"]
     stubber.add_response(method, {}, expected)
-    invoke_sample(handler_module, "provision-succeeded-terraform-outputs.json")
+    invoke_sample(lambdas, "provision-succeeded-terraform-outputs.json")
     items = boto3.client("dynamodb", endpoint_url=dynamodb_url).scan(TableName=idempotency_table)["Items"]
     assert len(items) == 1
     stored = json.dumps(items)
@@ -359,19 +357,19 @@ def test_the_idempotency_table_holds_no_token_and_no_output_value(
         assert secret not in stored
 
 
-def test_record_in_progress_raises_the_retryable_powertools_error(handler_module: ModuleType, stubber: Stubber) -> None:
+def test_record_in_progress_raises_the_retryable_powertools_error(lambdas: LocalFunctions, stubber: Stubber) -> None:
     # Given a delivery that is still making its call when a second one arrives
     method, expected = EXPECTED_REQUESTS["terminate-succeeded.json"]
     refusals: list[str] = []
 
     def deliver_again() -> None:
         with pytest.raises(IdempotencyAlreadyInProgressError):
-            invoke_sample(handler_module, "terminate-succeeded.json")
+            invoke_sample(lambdas, "terminate-succeeded.json")
         refusals.append("second delivery refused")
 
     stubber.add_response(method, {}, expected)
-    with while_calling_service_catalog(handler_module, deliver_again):
-        assert invoke_sample(handler_module, "terminate-succeeded.json")["outcome"] == "NOTIFIED"
+    with while_calling_service_catalog(lambdas, deliver_again):
+        assert invoke_sample(lambdas, "terminate-succeeded.json")["outcome"] == "NOTIFIED"
     assert refusals == ["second delivery refused"]
 
 
@@ -381,11 +379,11 @@ def emitted_metrics(output: str) -> list[dict[str, Any]]:
 
 
 def test_notification_is_counted_by_operation_and_status(
-    handler_module: ModuleType, stubber: Stubber, capsys: pytest.CaptureFixture[str]
+    lambdas: LocalFunctions, stubber: Stubber, capsys: pytest.CaptureFixture[str]
 ) -> None:
     method, expected = EXPECTED_REQUESTS["provision-failed.json"]
     stubber.add_response(method, {}, expected)
-    invoke_sample(handler_module, "provision-failed.json")
+    invoke_sample(lambdas, "provision-failed.json")
     (document,) = emitted_metrics(capsys.readouterr().out)
     assert document["Notifications"] == [1.0]
     assert document["operation"] == "PROVISION_PRODUCT"
@@ -394,26 +392,26 @@ def test_notification_is_counted_by_operation_and_status(
 
 
 def test_duplicate_delivery_is_counted(
-    handler_module: ModuleType, stubber: Stubber, capsys: pytest.CaptureFixture[str]
+    lambdas: LocalFunctions, stubber: Stubber, capsys: pytest.CaptureFixture[str]
 ) -> None:
     method, expected = EXPECTED_REQUESTS["terminate-succeeded.json"]
     stubber.add_response(method, {}, expected)
-    invoke_sample(handler_module, "terminate-succeeded.json")
-    invoke_sample(handler_module, "terminate-succeeded.json")
+    invoke_sample(lambdas, "terminate-succeeded.json")
+    invoke_sample(lambdas, "terminate-succeeded.json")
     first, second = emitted_metrics(capsys.readouterr().out)
     assert "DuplicateDeliveries" not in first
     assert second["DuplicateDeliveries"] == [1.0]
 
 
 def test_rejected_event_is_counted_without_the_dimensions_of_an_earlier_invocation(
-    handler_module: ModuleType, stubber: Stubber, capsys: pytest.CaptureFixture[str]
+    lambdas: LocalFunctions, stubber: Stubber, capsys: pytest.CaptureFixture[str]
 ) -> None:
     method, _ = EXPECTED_REQUESTS["terminate-succeeded.json"]
     stubber.add_client_error(method, service_error_code="ThrottlingException")
     with pytest.raises(ServiceCatalogUnavailableError):
-        invoke_sample(handler_module, "terminate-succeeded.json")
+        invoke_sample(lambdas, "terminate-succeeded.json")
     with pytest.raises(InvalidEventError):
-        invoke(handler_module, {"recordId": "rec-1"})
+        invoke(lambdas, {"recordId": "rec-1"})
     unavailable, rejected = emitted_metrics(capsys.readouterr().out)
     assert unavailable["ServiceCatalogUnavailable"] == [1.0]
     assert rejected["RejectedEvents"] == [1.0]
@@ -421,16 +419,16 @@ def test_rejected_event_is_counted_without_the_dimensions_of_an_earlier_invocati
 
 
 def test_output_nested_too_deeply_raises_the_named_error_and_makes_no_call(
-    handler_module: ModuleType, stubber: Stubber
+    lambdas: LocalFunctions, stubber: Stubber
 ) -> None:
     # Found by the fuzzer: a RecursionError escaped the handler (from about 970 levels on Python 3.11).
     event = {"token": SAMPLE_TOKEN, "recordId": "rec-1", "outputs": [{"key": "deep", "value": nested(100_000)}]}
     with pytest.raises(InvalidEventError, match="nested too deeply"):
-        invoke(handler_module, event, "NotifyProvisionResultFunction")
+        invoke(lambdas, event, "NotifyProvisionResultFunction")
 
 
 def test_different_notification_while_the_first_is_in_progress_raises_the_retryable_error(
-    handler_module: ModuleType, stubber: Stubber
+    lambdas: LocalFunctions, stubber: Stubber
 ) -> None:
     # Given a SUCCEEDED notification whose call is under way (it may yet fail and be released)
     method, expected = EXPECTED_REQUESTS["provision-succeeded.json"]
@@ -440,23 +438,23 @@ def test_different_notification_while_the_first_is_in_progress_raises_the_retrya
     def deliver_failure() -> None:
         # When a FAILED notification for the same record arrives meanwhile
         with pytest.raises(IdempotencyAlreadyInProgressError, match="different notification"):
-            invoke(handler_module, failed, SAMPLE_FUNCTIONS["provision-succeeded.json"])
+            invoke(lambdas, failed, SAMPLE_FUNCTIONS["provision-succeeded.json"])
         refusals.append("retry later")
 
     stubber.add_response(method, {}, expected)
-    with while_calling_service_catalog(handler_module, deliver_failure):
-        invoke_sample(handler_module, "provision-succeeded.json")
+    with while_calling_service_catalog(lambdas, deliver_failure):
+        invoke_sample(lambdas, "provision-succeeded.json")
     # Then it was told to retry rather than dropped as a conflict
     assert refusals == ["retry later"]
 
 
 def test_duplicate_of_a_result_stored_by_another_version_is_still_a_duplicate(
-    handler_module: ModuleType, stubber: Stubber, dynamodb_url: str, idempotency_table: str
+    lambdas: LocalFunctions, stubber: Stubber, dynamodb_url: str, idempotency_table: str
 ) -> None:
     # Given a notification made, whose stored result another version wrote (a field more, a field less)
     method, expected = EXPECTED_REQUESTS["terminate-succeeded.json"]
     stubber.add_response(method, {}, expected)
-    invoke_sample(handler_module, "terminate-succeeded.json")
+    invoke_sample(lambdas, "terminate-succeeded.json")
     client = boto3.client("dynamodb", endpoint_url=dynamodb_url)
     (item,) = client.scan(TableName=idempotency_table)["Items"]
     stored = json.loads(item["data"]["S"])
@@ -469,6 +467,6 @@ def test_duplicate_of_a_result_stored_by_another_version_is_still_a_duplicate(
         ExpressionAttributeValues={":data": {"S": json.dumps({**stored, "added_later": "x"})}},
     )
     # When the event is delivered again, Then it is a duplicate, not a TypeError
-    result = invoke_sample(handler_module, "terminate-succeeded.json")
+    result = invoke_sample(lambdas, "terminate-succeeded.json")
     assert result["outcome"] == "DUPLICATE"
     assert result["recordId"] == "rec-h3c6mzw2b7k4u"

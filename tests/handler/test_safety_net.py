@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import io
 import json
-from types import ModuleType
 from typing import Any
 
 import pytest
 from botocore.stub import ANY, Stubber
 
 from engine_result_notifier.errors import InvalidEventError
-from tests.conftest import SAMPLE_TOKEN, invoke, invoke_sample, load_event
+from tests.conftest import SAMPLE_TOKEN, LocalFunctions, invoke, invoke_sample, load_event
 
 PROVISION = "notify_provision_product_engine_workflow_result"
 UPDATE = "notify_update_provisioned_product_engine_workflow_result"
@@ -36,7 +35,7 @@ def failed_notification(record_id: str, token_prefix: str, reason: Any = ANY) ->
 
 
 def test_failed_execution_whose_history_is_gone_is_notified_as_failed_with_its_cause_saying_so(
-    handler_module: ModuleType, stubber: Stubber
+    lambdas: LocalFunctions, stubber: Stubber
 ) -> None:
     event = load_event("execution-failed.json")
     stubber.add_response(
@@ -50,11 +49,11 @@ def test_failed_execution_whose_history_is_gone_is_notified_as_failed_with_its_c
             "PROVISION_PRODUCTS",
         ),
     )
-    assert invoke(handler_module, event)["outcome"] == "NOTIFIED"
+    assert invoke(lambdas, event)["outcome"] == "NOTIFIED"
 
 
 def test_timed_out_execution_whose_history_is_gone_is_notified_with_a_reason_that_says_it_timed_out(
-    handler_module: ModuleType, stubber: Stubber
+    lambdas: LocalFunctions, stubber: Stubber
 ) -> None:
     stubber.add_response(
         UPDATE,
@@ -66,11 +65,11 @@ def test_timed_out_execution_whose_history_is_gone_is_notified_with_a_reason_tha
             "what it reported is unknown (States.Timeout).",
         ),
     )
-    result = invoke_sample(handler_module, "execution-timed-out.json")
+    result = invoke_sample(lambdas, "execution-timed-out.json")
     assert result["operation"] == "UPDATE_PROVISIONED_PRODUCT"
 
 
-def test_aborted_execution_is_notified_for_its_own_operation(handler_module: ModuleType, stubber: Stubber) -> None:
+def test_aborted_execution_is_notified_for_its_own_operation(lambdas: LocalFunctions, stubber: Stubber) -> None:
     stubber.add_response(
         TERMINATE,
         {},
@@ -81,16 +80,16 @@ def test_aborted_execution_is_notified_for_its_own_operation(handler_module: Mod
             "kept, so what it reported is unknown.",
         ),
     )
-    assert invoke_sample(handler_module, "execution-aborted.json")["status"] == "FAILED"
+    assert invoke_sample(lambdas, "execution-aborted.json")["status"] == "FAILED"
 
 
 @pytest.mark.parametrize("status", ["SUCCEEDED", "RUNNING", "PENDING_REDRIVE"])
 def test_execution_that_did_not_fail_is_ignored_without_a_call(
-    handler_module: ModuleType, stubber: Stubber, status: str
+    lambdas: LocalFunctions, stubber: Stubber, status: str
 ) -> None:
     event = load_event("execution-succeeded.json")
     event["detail"]["status"] = status
-    result = invoke(handler_module, event)
+    result = invoke(lambdas, event)
     assert result == {
         "outcome": "IGNORED",
         "executionArn": event["detail"]["executionArn"],
@@ -99,13 +98,13 @@ def test_execution_that_did_not_fail_is_ignored_without_a_call(
 
 
 def test_input_left_out_of_an_execution_that_is_gone_raises_the_named_error_logs_it_and_makes_no_call(
-    handler_module: ModuleType, stubber: Stubber, captured_logs: io.StringIO, capsys: pytest.CaptureFixture[str]
+    lambdas: LocalFunctions, stubber: Stubber, captured_logs: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # (An execution that still exists is read from Step Functions instead: tests/state_machines.)
     event = load_event("execution-input-left-out.json")
     arn = event["detail"]["executionArn"]
     with pytest.raises(InvalidEventError, match="its input was left out of the event and the execution no longer"):
-        invoke(handler_module, event)
+        invoke(lambdas, event)
     warning = json.loads(captured_logs.getvalue().splitlines()[-1])
     assert warning["execution_arn"] == arn
     assert arn in warning["reason"]
@@ -113,16 +112,16 @@ def test_input_left_out_of_an_execution_that_is_gone_raises_the_named_error_logs
 
 
 def test_safety_net_is_quiet_about_a_record_the_state_machine_notified(
-    handler_module: ModuleType,
+    lambdas: LocalFunctions,
     stubber: Stubber,
     captured_logs: io.StringIO,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given the reference engine's terminate task notified the record (its own event, at its entry point)
     stubber.add_response(TERMINATE, {}, None)
-    invoke(handler_module, {**load_event("terminate-succeeded.json"), "recordId": "rec-a6ej4tq9zm2hv"}, TERMINATE_ENTRY)
+    invoke(lambdas, {**load_event("terminate-succeeded.json"), "recordId": "rec-a6ej4tq9zm2hv"}, TERMINATE_ENTRY)
     # When the execution then ends ABORTED and the safety net receives its status change
-    result = invoke_sample(handler_module, "execution-aborted.json")
+    result = invoke_sample(lambdas, "execution-aborted.json")
     # Then no second call is made (the stubber has no response left), with an info line and a metric of its own
     assert result["outcome"] == "ALREADY_NOTIFIED"
     lines = [json.loads(line) for line in captured_logs.getvalue().splitlines()]
@@ -132,7 +131,7 @@ def test_safety_net_is_quiet_about_a_record_the_state_machine_notified(
 
 
 def test_update_whose_engine_step_raised_is_notified_once_across_both_paths(
-    handler_module: ModuleType, stubber: Stubber
+    lambdas: LocalFunctions, stubber: Stubber
 ) -> None:
     # Given the reference engine's update failure task (no operation in it) reported the engine step's error
     failure = {
@@ -145,33 +144,33 @@ def test_update_whose_engine_step_raised_is_notified_once_across_both_paths(
         "errorMessage": json.dumps({"errorMessage": "apply failed", "errorType": "TerraformApplyError"}),
     }
     stubber.add_response(UPDATE, {}, failed_notification("rec-t8wq3kzr5nf2c", "update"))
-    assert invoke(handler_module, failure, UPDATE_ENTRY)["outcome"] == "NOTIFIED"
+    assert invoke(lambdas, failure, UPDATE_ENTRY)["outcome"] == "NOTIFIED"
     # When its execution ends FAILED (the engine's Fail state: no error, no cause) and the status change arrives
     change = load_event("execution-timed-out.json")
     change["detail"].update(status="FAILED", error=None, cause=None)
-    result = invoke(handler_module, change)
+    result = invoke(lambdas, change)
     # Then the safety net makes no second call: the key is the record, whatever the operation
     assert (result["outcome"], result["operation"]) == ("ALREADY_NOTIFIED", "UPDATE_PROVISIONED_PRODUCT")
 
 
 def test_execution_input_without_operation_raises_the_named_error_and_makes_no_call(
-    handler_module: ModuleType, stubber: Stubber
+    lambdas: LocalFunctions, stubber: Stubber
 ) -> None:
     event = load_event("execution-failed.json")
     workflow = json.loads(event["detail"]["input"])
     del workflow["operation"]
     event["detail"]["input"] = json.dumps(workflow)
     with pytest.raises(InvalidEventError, match=r"input\.operation: is missing"):
-        invoke(handler_module, event)
+        invoke(lambdas, event)
 
 
-def test_status_change_at_an_operation_entry_point_is_refused(handler_module: ModuleType, stubber: Stubber) -> None:
+def test_status_change_at_an_operation_entry_point_is_refused(lambdas: LocalFunctions, stubber: Stubber) -> None:
     with pytest.raises(InvalidEventError, match="only the generic function"):
-        invoke(handler_module, load_event("execution-failed.json"), "NotifyProvisionResultFunction")
+        invoke(lambdas, load_event("execution-failed.json"), "NotifyProvisionResultFunction")
 
 
-def test_status_change_delivered_twice_makes_one_call(handler_module: ModuleType, stubber: Stubber) -> None:
+def test_status_change_delivered_twice_makes_one_call(lambdas: LocalFunctions, stubber: Stubber) -> None:
     stubber.add_response(PROVISION, {}, failed_notification("rec-m3xw8pq2vt6ra", "provision"))
-    first = invoke_sample(handler_module, "execution-failed.json")
-    second = invoke_sample(handler_module, "execution-failed.json")
+    first = invoke_sample(lambdas, "execution-failed.json")
+    second = invoke_sample(lambdas, "execution-failed.json")
     assert (first["outcome"], second["outcome"]) == ("NOTIFIED", "DUPLICATE")

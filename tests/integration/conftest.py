@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from engine_result_notifier.notifier import Notifier
-from engine_result_notifier.settings import Settings
+from engine_result_notifier.notify import Notify
+from tests.conftest import LocalFunctions, lambda_container
 
 
 @pytest.fixture
-def new_notifier(local_services: ModuleType) -> Callable[..., Notifier]:
-    """A notifier of its own, as another Lambda container would have, over the same local services."""
+def new_notify(local_services: LocalFunctions) -> Callable[..., Notify]:
+    """An entry point's use case of its own, as another Lambda container would have, over the same local services
+    (or over the clients given)."""
 
-    def build(**clients: Any) -> Notifier:
-        return Notifier(Settings.from_environ(os.environ), **clients)
+    def build(**clients: Any) -> Notify:
+        return lambda_container(**clients).notify
 
     return build

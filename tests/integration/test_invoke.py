@@ -59,7 +59,7 @@ def test_invoke_names_the_package_version_first_and_on_every_log_line() -> None:
     lines = completed.stdout.splitlines()
     assert lines[0] == (
         f"== engine-result-notifier {engine_result_notifier.__version__}: "
-        "NotifyFunction (engine_result_notifier.handler.lambda_handler)"
+        "NotifyFunction (engine_result_notifier.handlers.safety_net.lambda_handler)"
     )
     log_lines = [json.loads(line) for line in lines if line.startswith('{"level"')]
     assert log_lines

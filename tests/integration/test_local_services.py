@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -20,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 
 from engine_result_notifier.errors import IdempotencyStoreUnavailableError, ServiceCatalogUnavailableError
 from engine_result_notifier.models import Operation
-from engine_result_notifier.notifier import Notifier
+from engine_result_notifier.notify import Notify
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from tests.conftest import (
@@ -28,6 +27,7 @@ from tests.conftest import (
     SAMPLE_FUNCTIONS,
     SAMPLE_TOKEN,
     TABLE_NAME,
+    LocalFunctions,
     client_without_retries,
     invoke,
     invoke_sample,
@@ -55,17 +55,17 @@ def table_items(dynamodb_url: str) -> list[dict[str, Any]]:
     return items
 
 
-def deliver(notifier: Notifier, event: dict[str, Any], operation: Operation = PROVISION) -> str:
+def deliver(notify: Notify, event: dict[str, Any], operation: Operation = PROVISION) -> str:
     """One delivery to the operation's entry point; the outcome, or IN_PROGRESS for the documented retryable
     refusal."""
     try:
-        return notifier.handle(event, LocalLambdaContext(), operation)["outcome"]
+        return notify.completion(event, LocalLambdaContext(), operation).outcome
     except IdempotencyAlreadyInProgressError:
         return IN_PROGRESS
 
 
 def test_the_installed_botocore_protocol_is_served(
-    local_services: ModuleType, service_catalog: ServiceCatalogEndpoint
+    local_services: LocalFunctions, service_catalog: ServiceCatalogEndpoint
 ) -> None:
     invoke_sample(local_services, "terminate-succeeded.json")
     (request,) = service_catalog.accepted
@@ -74,15 +74,15 @@ def test_the_installed_botocore_protocol_is_served(
 
 
 def test_storm_of_32_concurrent_deliveries_makes_exactly_one_call(
-    new_notifier: Callable[..., Notifier], service_catalog: ServiceCatalogEndpoint
+    new_notify: Callable[..., Notify], service_catalog: ServiceCatalogEndpoint
 ) -> None:
     # Given 32 containers receiving the same notification at once, the first call slow enough to overlap
-    notifiers = [new_notifier() for _ in range(32)]
+    notifiers = [new_notify() for _ in range(32)]
     service_catalog.delay(0.3, times=1)
     start = threading.Barrier(len(notifiers))
     event = load_event("provision-succeeded.json")
 
-    def storm(notifier: Notifier) -> str:
+    def storm(notifier: Notify) -> str:
         start.wait()
         return deliver(notifier, event)
 
@@ -96,9 +96,9 @@ def test_storm_of_32_concurrent_deliveries_makes_exactly_one_call(
 
 
 def test_400_distinct_notifications_over_8_threads_are_each_delivered_exactly_once(
-    new_notifier: Callable[..., Notifier], service_catalog: ServiceCatalogEndpoint
+    new_notify: Callable[..., Notify], service_catalog: ServiceCatalogEndpoint
 ) -> None:
-    notifiers = [new_notifier() for _ in range(8)]
+    notifiers = [new_notify() for _ in range(8)]
     events = [{"token": SAMPLE_TOKEN, "recordId": f"rec-{index:04d}"} for index in range(400)]
 
     def deliver_all(worker: int, deliveries: list[dict[str, Any]]) -> list[str]:
@@ -115,7 +115,7 @@ def test_400_distinct_notifications_over_8_threads_are_each_delivered_exactly_on
 
 
 def test_throttling_past_botocores_retries_then_recovery_sends_the_same_idempotency_token(
-    local_services: ModuleType, service_catalog: ServiceCatalogEndpoint
+    local_services: LocalFunctions, service_catalog: ServiceCatalogEndpoint
 ) -> None:
     # Given Service Catalog throttles every attempt botocore makes (SERVICE_CATALOG_MAX_ATTEMPTS=2 here)
     service_catalog.throttle(2)
@@ -131,7 +131,7 @@ def test_throttling_past_botocores_retries_then_recovery_sends_the_same_idempote
 
 
 def test_server_errors_raise_the_retryable_error_and_record_nothing_as_done(
-    local_services: ModuleType, service_catalog: ServiceCatalogEndpoint, dynamodb_url: str
+    local_services: LocalFunctions, service_catalog: ServiceCatalogEndpoint, dynamodb_url: str
 ) -> None:
     service_catalog.fail(2)
     with pytest.raises(ServiceCatalogUnavailableError, match="HTTP 500"):
@@ -141,25 +141,25 @@ def test_server_errors_raise_the_retryable_error_and_record_nothing_as_done(
 
 
 def test_unreachable_service_catalog_raises_the_retryable_error_and_records_nothing_as_done(
-    new_notifier: Callable[..., Notifier], closed_port_url: str, dynamodb_url: str
+    new_notify: Callable[..., Notify], closed_port_url: str, dynamodb_url: str
 ) -> None:
-    notifier = new_notifier(service_catalog_client=client_without_retries("servicecatalog", closed_port_url))
+    notifier = new_notify(service_catalog_client=client_without_retries("servicecatalog", closed_port_url))
     with pytest.raises(ServiceCatalogUnavailableError, match="could not be reached"):
-        notifier.handle(load_event("provision-succeeded.json"), LocalLambdaContext(), PROVISION)
+        notifier.completion(load_event("provision-succeeded.json"), LocalLambdaContext(), PROVISION)
     assert table_items(dynamodb_url) == []
 
 
 def test_unreachable_idempotency_table_raises_the_retryable_error_and_makes_no_call(
-    new_notifier: Callable[..., Notifier], closed_port_url: str, service_catalog: ServiceCatalogEndpoint
+    new_notify: Callable[..., Notify], closed_port_url: str, service_catalog: ServiceCatalogEndpoint
 ) -> None:
-    notifier = new_notifier(dynamodb_client=client_without_retries("dynamodb", closed_port_url))
+    notifier = new_notify(dynamodb_client=client_without_retries("dynamodb", closed_port_url))
     with pytest.raises(IdempotencyStoreUnavailableError):
-        notifier.handle(load_event("provision-succeeded.json"), LocalLambdaContext(), PROVISION)
+        notifier.completion(load_event("provision-succeeded.json"), LocalLambdaContext(), PROVISION)
     assert service_catalog.requests == []
 
 
 def test_rejected_record_raises_the_terminal_error_and_records_nothing_as_done(
-    local_services: ModuleType, service_catalog: ServiceCatalogEndpoint, dynamodb_url: str
+    local_services: LocalFunctions, service_catalog: ServiceCatalogEndpoint, dynamodb_url: str
 ) -> None:
     service_catalog.reject("rec-h3c6mzw2b7k4u", "ResourceNotFoundException")
     with pytest.raises(Exception, match="ResourceNotFoundException") as raised:
@@ -169,7 +169,7 @@ def test_rejected_record_raises_the_terminal_error_and_records_nothing_as_done(
 
 
 def test_invocation_killed_mid_call_blocks_retries_only_until_its_timeout(
-    local_services: ModuleType, service_catalog: ServiceCatalogEndpoint, dynamodb_url: str
+    local_services: LocalFunctions, service_catalog: ServiceCatalogEndpoint, dynamodb_url: str
 ) -> None:
     # Given an invocation with a 3 s timeout that dies (as Lambda kills it) while its call is under way
     timeout_seconds = 3.0
@@ -193,7 +193,12 @@ def test_invocation_killed_mid_call_blocks_retries_only_until_its_timeout(
         invoke(local_services, event, SAMPLE_FUNCTIONS["terminate-succeeded.json"])
     # And once the timeout has passed, a retry goes through
     outcomes: list[str] = []
-    wait_for(lambda: outcomes.append(deliver(local_services.notifier, event, TERMINATE)) or outcomes[-1] != IN_PROGRESS)
+    wait_for(
+        lambda: (
+            outcomes.append(deliver(local_services.module("NotifyTerminateResultFunction").notify, event, TERMINATE))
+            or outcomes[-1] != IN_PROGRESS
+        )
+    )
     assert outcomes[-1] == "NOTIFIED"
     assert time.time() >= in_progress_expiry
     wait_for(lambda: service_catalog.in_flight == 0)
@@ -201,7 +206,7 @@ def test_invocation_killed_mid_call_blocks_retries_only_until_its_timeout(
 
 _INVOKE_ONCE = """
 import json, sys
-from engine_result_notifier import handler
+from engine_result_notifier.handlers import notify
 from local_aws.lambda_context import LocalLambdaContext
-handler.terminate_handler(json.load(open(sys.argv[1])), LocalLambdaContext(timeout_seconds=float(sys.argv[2])))
+notify.terminate_handler(json.load(open(sys.argv[1])), LocalLambdaContext(timeout_seconds=float(sys.argv[2])))
 """

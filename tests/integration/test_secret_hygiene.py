@@ -19,7 +19,7 @@ import boto3
 
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.template import NOTIFY_FUNCTION
-from tests.conftest import EVENTS, SAMPLE_FUNCTIONS, SAMPLE_TOKEN, TABLE_NAME, handler_name
+from tests.conftest import EVENTS, SAMPLE_FUNCTIONS, SAMPLE_TOKEN, TABLE_NAME, handler_path
 from tests.lambda_process import Delivery, run_in_lambda_process
 
 SAMPLE_SENSITIVE_VALUE = "correct-horse-battery-staple"
@@ -27,11 +27,11 @@ GENERATED = 150
 
 
 OPERATION_ENTRY_POINTS = {
-    "PROVISION_PRODUCT": handler_name("NotifyProvisionResultFunction"),
-    "UPDATE_PROVISIONED_PRODUCT": handler_name("NotifyUpdateResultFunction"),
-    "TERMINATE_PROVISIONED_PRODUCT": handler_name("NotifyTerminateResultFunction"),
+    "PROVISION_PRODUCT": handler_path("NotifyProvisionResultFunction"),
+    "UPDATE_PROVISIONED_PRODUCT": handler_path("NotifyUpdateResultFunction"),
+    "TERMINATE_PROVISIONED_PRODUCT": handler_path("NotifyTerminateResultFunction"),
 }
-GENERIC_ENTRY_POINT = handler_name(NOTIFY_FUNCTION)
+GENERIC_ENTRY_POINT = handler_path(NOTIFY_FUNCTION)
 
 
 def secret_bearing_event(random: Random) -> tuple[Delivery, list[str]]:
@@ -102,7 +102,7 @@ def _secrets(kind: str, token: str, marker: str) -> list[str]:
 
 def sample_deliveries() -> list[Delivery]:
     return [
-        (handler_name(SAMPLE_FUNCTIONS[path.name]), json.loads(path.read_text(encoding="utf-8")))
+        (handler_path(SAMPLE_FUNCTIONS[path.name]), json.loads(path.read_text(encoding="utf-8")))
         for path in sorted(EVENTS.glob("*.json"))
         if path.name != "env.json"
     ]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from local_aws.service_catalog import ServiceCatalogEndpoint
-from tests.conftest import TABLE_NAME, handler_name, load_event
+from tests.conftest import TABLE_NAME, handler_path, load_event
 from tests.lambda_process import LambdaRun, run_in_lambda_process
 
 REJECTED_RECORD = "rec-rejected-by-service-catalog"
@@ -18,7 +18,7 @@ REJECTED_RECORD = "rec-rejected-by-service-catalog"
 def traced_run(local_services: Any, service_catalog: ServiceCatalogEndpoint, dynamodb_url: str) -> LambdaRun:
     service_catalog.reject(REJECTED_RECORD)
     rejected = {**load_event("provision-failed.json"), "recordId": REJECTED_RECORD}
-    provision = handler_name("NotifyProvisionResultFunction")
+    provision = handler_path("NotifyProvisionResultFunction")
     return run_in_lambda_process(
         [(provision, load_event("provision-succeeded.json")), (provision, rejected)],
         {

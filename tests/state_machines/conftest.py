@@ -11,7 +11,6 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.step_functions import LAMBDA_INVOKE, StepFunctionsInterpreter
 from local_aws.template import LOCAL_ACCOUNT, LOCAL_REGION, function_arn, functions, stack_outputs
-from tests.conftest import SAMPLE_TOKEN, TEMPLATE, entry_point
+from tests.conftest import SAMPLE_TOKEN, TEMPLATE, LocalFunctions, entry_point
 
 STATE_MACHINES = Path(__file__).resolve().parent
 EXAMPLE_ENGINE = STATE_MACHINES.parent.parent / "statemachine" / "engine.asl.json"
@@ -62,11 +61,11 @@ class Engine:
 
 
 @pytest.fixture(scope="session")
-def interpreter(dynamodb_url: str, handler_module: ModuleType) -> Iterator[StepFunctionsInterpreter]:
+def interpreter(dynamodb_url: str, lambdas: LocalFunctions) -> Iterator[StepFunctionsInterpreter]:
     """moto's interpreter on the session's moto server, every template function registered under its stack ARN."""
     with StepFunctionsInterpreter(dynamodb_url).running() as running:
         for function in functions(TEMPLATE):
-            running.register(function_arn(TEMPLATE, function), entry_point(handler_module, function))
+            running.register(function_arn(TEMPLATE, function), entry_point(lambdas, function))
         yield running
 
 
@@ -220,7 +219,13 @@ def lost_status_change(
     return execution
 
 
-def sweep_over(handler_module: ModuleType, state_machines: dict[str, str], **settings: Any) -> Sweep:
-    """A sweep with the deployed function's settings and notifier, over these state machines."""
+def sweep_over(lambdas: LocalFunctions, state_machines: dict[str, str], **settings: Any) -> Sweep:
+    """A sweep with the deployed function's settings, rescue and clients, over these state machines."""
     swept = tuple(sorted(set(state_machines.values())))
-    return Sweep(replace(handler_module.settings, engine_state_machine_arns=swept, **settings), handler_module.notifier)
+    wiring = lambdas.module("SweepFunction")
+    return Sweep(
+        replace(lambdas.settings, engine_state_machine_arns=swept, **settings),
+        wiring.rescuer,
+        wiring.step_functions_client,
+        lambdas.dynamodb_client,
+    )

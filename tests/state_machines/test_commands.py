@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -16,7 +15,7 @@ from engine_result_notifier import commands
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.step_functions import StepFunctionsInterpreter, status_change_event
 from local_aws.template import function_arn
-from tests.conftest import SAMPLE_TOKEN, TEMPLATE, invoke
+from tests.conftest import SAMPLE_TOKEN, TEMPLATE, LocalFunctions, invoke
 from tests.state_machines.conftest import (
     BOTOCORE_ATTEMPTS,
     LOST_RECORD_OUTPUTS,
@@ -84,7 +83,7 @@ def on_failure_record(event: dict[str, Any]) -> str:
 
 
 def test_show_record_says_what_was_notified_and_when(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -105,7 +104,7 @@ def test_show_record_says_what_was_notified_and_when(
 
 
 def test_show_record_of_a_record_never_notified_says_so_and_fails(
-    local_services: ModuleType, capsys: pytest.CaptureFixture[str]
+    local_services: LocalFunctions, capsys: pytest.CaptureFixture[str]
 ) -> None:
     status, output = run(["show-record", "rec-never-seen"], capsys)
     assert (status, output.splitlines()[0]) == (
@@ -123,7 +122,7 @@ def test_show_record_of_a_record_never_notified_says_so_and_fails(
     ],
 )
 def test_a_bad_argument_is_one_line_and_exit_status_2(
-    local_services: ModuleType, capsys: pytest.CaptureFixture[str], command: list[str], message: str
+    local_services: LocalFunctions, capsys: pytest.CaptureFixture[str], command: list[str], message: str
 ) -> None:
     with pytest.raises(SystemExit) as exited:
         commands.main(command)
@@ -137,7 +136,7 @@ def test_a_bad_argument_is_one_line_and_exit_status_2(
 
 
 def test_rescue_shows_what_it_would_send_and_sends_nothing_unless_confirmed(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -160,7 +159,7 @@ def test_rescue_shows_what_it_would_send_and_sends_nothing_unless_confirmed(
 
 
 def test_rescue_sends_when_confirmed_then_refuses_the_notified_record_saying_when_and_what(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -179,7 +178,7 @@ def test_rescue_sends_when_confirmed_then_refuses_the_notified_record_saying_whe
 
 
 def test_rescue_of_an_execution_stopped_during_its_notify_step_sends_what_it_meant_to(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -204,7 +203,7 @@ def test_rescue_of_an_execution_stopped_during_its_notify_step_sends_what_it_mea
 
 
 def test_rescue_refuses_a_record_the_state_machine_notified(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -220,7 +219,7 @@ def test_rescue_refuses_a_record_the_state_machine_notified(
 
 
 def test_rescue_refuses_an_execution_that_did_not_fail(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -234,7 +233,7 @@ def test_rescue_refuses_an_execution_that_did_not_fail(
 
 
 def test_rescue_of_an_execution_that_does_not_exist_says_so_and_fails(
-    local_services: ModuleType, reference_engine: dict[str, str], capsys: pytest.CaptureFixture[str]
+    local_services: LocalFunctions, reference_engine: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     arn = reference_engine["PROVISION_PRODUCT"].replace(":stateMachine:", ":execution:") + ":no-such-execution"
     status, output = run(["rescue", arn], capsys)
@@ -246,7 +245,7 @@ def test_rescue_of_an_execution_that_does_not_exist_says_so_and_fails(
 
 
 def test_replay_is_a_dry_run_by_default_sending_and_deleting_nothing(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -266,7 +265,7 @@ def test_replay_is_a_dry_run_by_default_sending_and_deleting_nothing(
 
 
 def test_replay_delivers_each_dead_letter_once_and_deletes_it_only_after_it_succeeded(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -294,7 +293,7 @@ def test_replay_delivers_each_dead_letter_once_and_deletes_it_only_after_it_succ
 
 
 def test_a_dead_letter_that_fails_again_stays_in_the_queue(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -317,7 +316,7 @@ def test_a_dead_letter_that_fails_again_stays_in_the_queue(
 
 
 def test_replay_without_the_queue_setting_says_which_one_and_exits_2(
-    local_services: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    local_services: LocalFunctions, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("DEAD_LETTER_QUEUE_URL", raising=False)
     with pytest.raises(SystemExit) as exited:
@@ -327,7 +326,7 @@ def test_replay_without_the_queue_setting_says_which_one_and_exits_2(
 
 
 def test_the_safety_nets_own_delivery_and_a_replay_make_one_call_between_them(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],

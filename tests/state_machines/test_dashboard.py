@@ -14,12 +14,10 @@ import ast
 import contextlib
 import io
 import json
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -33,8 +31,6 @@ from engine_result_notifier.errors import (
     ServiceCatalogUnavailableError,
     StepFunctionsUnavailableError,
 )
-from engine_result_notifier.notifier import Notifier
-from engine_result_notifier.settings import Settings
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.step_functions import StepFunctionsInterpreter, status_change_event
@@ -42,11 +38,13 @@ from tests.conftest import (
     SAMPLE_FUNCTIONS,
     TABLE_NAME,
     TEMPLATE,
+    LocalFunctions,
     client_without_retries,
     closed_port,
     empty_idempotency_table,
     invoke,
     invoke_sample,
+    lambda_container,
     load_event,
     while_calling_service_catalog,
 )
@@ -80,7 +78,7 @@ class Signature:
 
 @dataclass
 class Scene:
-    handler_module: ModuleType
+    lambdas: LocalFunctions
     service_catalog: ServiceCatalogEndpoint
     interpreter: StepFunctionsInterpreter
     reference_engine: dict[str, str]
@@ -93,23 +91,23 @@ def provision_event(record_id: str) -> dict[str, Any]:
 
 
 def provision(scene: Scene, record_id: str) -> dict[str, str]:
-    return invoke(scene.handler_module, provision_event(record_id), "NotifyProvisionResultFunction")
+    return invoke(scene.lambdas, provision_event(record_id), "NotifyProvisionResultFunction")
 
 
 def notifications_of_each_operation_and_status_then_a_duplicate(scene: Scene) -> None:
     for sample in REFERENCE_ENGINE_SAMPLES:
-        assert invoke_sample(scene.handler_module, sample)["outcome"] == "NOTIFIED"
-    assert invoke_sample(scene.handler_module, REFERENCE_ENGINE_SAMPLES[0])["outcome"] == "DUPLICATE"
+        assert invoke_sample(scene.lambdas, sample)["outcome"] == "NOTIFIED"
+    assert invoke_sample(scene.lambdas, REFERENCE_ENGINE_SAMPLES[0])["outcome"] == "DUPLICATE"
 
 
 def a_conflicting_notification(scene: Scene) -> None:
     failed = {**load_event("provision-succeeded.json"), "error": "States.TaskFailed", "errorMessage": "late"}
-    assert invoke(scene.handler_module, failed, "NotifyProvisionResultFunction")["outcome"] == "CONFLICT"
+    assert invoke(scene.lambdas, failed, "NotifyProvisionResultFunction")["outcome"] == "CONFLICT"
 
 
 def a_rejected_event(scene: Scene) -> None:
     with pytest.raises(InvalidEventError):
-        invoke(scene.handler_module, {"recordId": "rec-1"})
+        invoke(scene.lambdas, {"recordId": "rec-1"})
 
 
 def a_rejected_notification(scene: Scene) -> None:
@@ -133,7 +131,7 @@ def a_delivery_in_progress(scene: Scene) -> None:
         with contextlib.redirect_stdout(kept), pytest.raises(IdempotencyAlreadyInProgressError):
             provision(scene, "rec-overlapping")
 
-    first = while_calling_service_catalog(scene.handler_module, deliver_again)
+    first = while_calling_service_catalog(scene.lambdas, deliver_again)
     with contextlib.redirect_stdout(io.StringIO()), first:
         assert provision(scene, "rec-overlapping")["outcome"] == "NOTIFIED"
 
@@ -148,17 +146,15 @@ def idempotency_table_unavailable(scene: Scene) -> None:
 
 
 def a_status_change_ignored(scene: Scene) -> None:
-    assert invoke_sample(scene.handler_module, "execution-succeeded.json")["outcome"] == "IGNORED"
+    assert invoke_sample(scene.lambdas, "execution-succeeded.json")["outcome"] == "IGNORED"
 
 
 def step_functions_unavailable(scene: Scene) -> None:
-    unreachable = Notifier(
-        Settings.from_environ(os.environ), step_functions_client=client_without_retries("stepfunctions", closed_port())
-    )
+    unreachable = lambda_container(step_functions_client=client_without_retries("stepfunctions", closed_port()))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(scene.handler_module, "notifier", unreachable)
+        patch.setattr(scene.lambdas.module("NotifyFunction"), "rescuer", unreachable.rescuer)
         with pytest.raises(StepFunctionsUnavailableError):
-            invoke_sample(scene.handler_module, "execution-failed.json")
+            invoke_sample(scene.lambdas, "execution-failed.json")
 
 
 def a_record_the_engine_notified(scene: Scene) -> None:
@@ -167,14 +163,14 @@ def a_record_the_engine_notified(scene: Scene) -> None:
         scene.interpreter, scene.reference_engine, scene.service_catalog, "TERMINATE_PROVISIONED_PRODUCT"
     )
     scene.engine.raises = None
-    assert invoke(scene.handler_module, status_change_event(execution))["outcome"] == "ALREADY_NOTIFIED"
+    assert invoke(scene.lambdas, status_change_event(execution))["outcome"] == "ALREADY_NOTIFIED"
 
 
 def a_sweep_that_rescues_a_record(scene: Scene) -> None:
     lost_status_change(scene.interpreter, scene.reference_engine, scene.service_catalog, scene.engine)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(scene.handler_module, "sweep", sweep_over(scene.handler_module, scene.reference_engine))
-        report = scene.handler_module.sweep_handler({}, LocalLambdaContext(timeout_seconds=300))
+        patch.setattr(scene.lambdas.module("SweepFunction"), "sweep", sweep_over(scene.lambdas, scene.reference_engine))
+        report = scene.lambdas.handler("SweepFunction")({}, LocalLambdaContext(timeout_seconds=300))
     assert report["rescued"] == 1
 
 
@@ -195,7 +191,7 @@ SCENARIOS: list[Callable[[Scene], None]] = [
 
 @pytest.fixture(scope="module")
 def emitted(
-    handler_module: ModuleType,
+    lambdas: LocalFunctions,
     dynamodb_url: str,
     service_catalog_endpoint: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
@@ -204,7 +200,7 @@ def emitted(
     empty_idempotency_table(dynamodb_url)
     service_catalog_endpoint.reset()
     scene = Scene(
-        handler_module=handler_module,
+        lambdas=lambdas,
         service_catalog=service_catalog_endpoint,
         interpreter=interpreter,
         reference_engine=create_reference_engine(interpreter),

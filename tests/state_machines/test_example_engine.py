@@ -3,13 +3,13 @@ notify steps (the stack's NotifyFunctionArn) and its Retry / Catch as written.""
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.step_functions import StepFunctionsInterpreter
+from tests.conftest import LocalFunctions
 from tests.state_machines.conftest import (
     EXAMPLE_ENGINE,
     Engine,
@@ -54,7 +54,7 @@ def task_attempts(interpreter: StepFunctionsInterpreter, execution_arn: str, sta
 
 
 def test_success_is_notified_once_with_its_outputs(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     example_engine: str,
@@ -75,7 +75,7 @@ def test_success_is_notified_once_with_its_outputs(
 
 
 def test_engine_failure_is_caught_and_notified_once_as_failed(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     example_engine: str,
@@ -89,7 +89,7 @@ def test_engine_failure_is_caught_and_notified_once_as_failed(
 
 
 def test_retryable_error_is_retried_to_exactly_one_call(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     example_engine: str,
@@ -109,7 +109,7 @@ def test_retryable_error_is_retried_to_exactly_one_call(
 
 
 def test_terminal_error_is_caught_and_reported_as_a_failure(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     example_engine: str,

@@ -9,14 +9,13 @@ each record's operation and refuses a notify of another operation, as the servic
 from __future__ import annotations
 
 import json
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.step_functions import LAMBDA_INVOKE, StepFunctionsInterpreter, status_change_event
-from tests.conftest import SAMPLE_TOKEN, invoke
+from tests.conftest import SAMPLE_TOKEN, LocalFunctions, invoke
 from tests.reference_engine import LAMBDA_RETRY_ERRORS, NOTIFY_TASKS
 from tests.state_machines.conftest import (
     API_CALLS,
@@ -82,7 +81,7 @@ def test_the_lambda_integration_resource_is_what_the_engine_substitutes() -> Non
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_successful_workflow_gets_one_call_of_its_operation_and_the_execution_succeeds(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -104,7 +103,7 @@ def test_successful_workflow_gets_one_call_of_its_operation_and_the_execution_su
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_terraform_failure_gets_one_failed_call_with_terraforms_error_and_the_execution_succeeds(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -124,7 +123,7 @@ def test_terraform_failure_gets_one_failed_call_with_terraforms_error_and_the_ex
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_engine_step_that_raises_gets_one_failed_call_and_its_status_change_makes_no_second(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -148,7 +147,7 @@ def test_engine_step_that_raises_gets_one_failed_call_and_its_status_change_make
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_runtime_error_quoting_the_state_input_is_reported_without_the_token_or_parameters(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],

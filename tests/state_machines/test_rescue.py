@@ -7,19 +7,14 @@ DescribeExecution, to the safety net (the generic entry point).
 
 from __future__ import annotations
 
-import os
-from types import ModuleType
-
 import pytest
 
 from engine_result_notifier.errors import ServiceCatalogUnavailableError, StepFunctionsUnavailableError
-from engine_result_notifier.notifier import Notifier
-from engine_result_notifier.settings import Settings
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.step_functions import StepFunctionsInterpreter, status_change_event
 from local_aws.template import function_arn
-from tests.conftest import SAMPLE_TOKEN, TEMPLATE, client_without_retries, invoke
+from tests.conftest import SAMPLE_TOKEN, TEMPLATE, LocalFunctions, client_without_retries, invoke, lambda_container
 from tests.state_machines.conftest import (
     API_CALLS,
     BOTOCORE_ATTEMPTS,
@@ -45,7 +40,7 @@ def expected_outputs(operation: str) -> list[dict[str, str]] | None:
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_throttling_through_the_success_notify_then_recovery_ends_in_one_succeeded_call_with_the_outputs(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -69,7 +64,7 @@ def test_throttling_through_the_success_notify_then_recovery_ends_in_one_succeed
 
 
 def test_status_change_arriving_while_service_catalog_still_throttles_is_retried_to_one_call(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -90,7 +85,7 @@ def test_status_change_arriving_while_service_catalog_still_throttles_is_retried
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_execution_stopped_during_its_notify_step_sends_what_that_step_meant_to_send(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -117,7 +112,7 @@ def test_execution_stopped_during_its_notify_step_sends_what_that_step_meant_to_
 
 
 def test_notify_task_refused_for_good_is_reported_failed_saying_why(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -139,7 +134,7 @@ def test_notify_task_refused_for_good_is_reported_failed_saying_why(
 
 
 def test_a_record_the_engine_notified_gets_no_second_call_and_no_table_write(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -151,7 +146,7 @@ def test_a_record_the_engine_notified_gets_no_second_call_and_no_table_write(
     assert len(service_catalog.accepted) == 1
     # When the status change reaches the safety net, Then its history shows the notify task completed: no call
     writes: list[str] = []
-    events = local_services.notifier.dynamodb_client.meta.events
+    events = local_services.dynamodb_client.meta.events
     events.register("before-send.dynamodb", lambda **kwargs: writes.append(kwargs["event_name"]))
     try:
         result = invoke(local_services, status_change_event(execution))
@@ -163,7 +158,7 @@ def test_a_record_the_engine_notified_gets_no_second_call_and_no_table_write(
 
 
 def test_input_left_out_of_the_event_for_size_is_read_from_step_functions(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -183,7 +178,7 @@ def test_input_left_out_of_the_event_for_size_is_read_from_step_functions(
 
 
 def test_history_that_cannot_be_read_sends_nothing_and_raises_the_retryable_error(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
@@ -193,11 +188,8 @@ def test_history_that_cannot_be_read_sends_nothing_and_raises_the_retryable_erro
     # Given a failed execution, and a safety net whose Step Functions cannot be reached
     service_catalog.throttle(BOTOCORE_ATTEMPTS)
     execution = run_workflow(interpreter, reference_engine, service_catalog, "PROVISION_PRODUCT")
-    safety_net = Notifier(
-        Settings.from_environ(os.environ),
-        step_functions_client=client_without_retries("stepfunctions", closed_port_url),
-    )
+    safety_net = lambda_container(step_functions_client=client_without_retries("stepfunctions", closed_port_url))
     # When its status change arrives, Then no status is guessed: nothing is sent, and the error says retry
     with pytest.raises(StepFunctionsUnavailableError, match="could not be reached"):
-        safety_net.handle(status_change_event(execution), LocalLambdaContext())
+        safety_net.rescuer.status_change(status_change_event(execution), LocalLambdaContext())
     assert service_catalog.accepted == []

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from engine_result_notifier.errors import RescueFailedError
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.step_functions import StepFunctionsInterpreter
+from tests.conftest import LocalFunctions
 from tests.state_machines.conftest import (
     Engine,
     create_reference_engine,
@@ -33,10 +33,10 @@ def engine_state_machines(interpreter: StepFunctionsInterpreter) -> dict[str, st
 
 
 @pytest.fixture
-def requests_sent(handler_module: ModuleType) -> Iterator[list[str]]:
+def requests_sent(lambdas: LocalFunctions) -> Iterator[list[str]]:
     """Every Step Functions and DynamoDB request the notifier's clients send, by operation name."""
     sent: list[str] = []
-    clients = (handler_module.notifier.rescuer.step_functions_client, handler_module.notifier.dynamodb_client)
+    clients = (lambdas.module("SweepFunction").step_functions_client, lambdas.dynamodb_client)
 
     def record(**kwargs: Any) -> None:
         sent.append(kwargs["event_name"].split(".")[-1])
@@ -49,7 +49,7 @@ def requests_sent(handler_module: ModuleType) -> Iterator[list[str]]:
 
 
 def test_a_status_change_never_delivered_is_found_by_the_sweep_and_notified_once(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     engine_state_machines: dict[str, str],
@@ -68,7 +68,7 @@ def test_a_status_change_never_delivered_is_found_by_the_sweep_and_notified_once
 
 
 def test_a_second_sweep_makes_no_call_and_reads_no_execution_again(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     engine_state_machines: dict[str, str],
@@ -90,7 +90,7 @@ def test_a_second_sweep_makes_no_call_and_reads_no_execution_again(
 
 
 def test_a_record_the_state_machine_notified_is_never_touched(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     engine_state_machines: dict[str, str],
@@ -108,7 +108,7 @@ def test_a_record_the_state_machine_notified_is_never_touched(
 
 
 def test_work_per_run_is_bounded_and_the_next_run_continues_oldest_first(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     engine_state_machines: dict[str, str],
@@ -136,7 +136,7 @@ def test_work_per_run_is_bounded_and_the_next_run_continues_oldest_first(
 
 
 def test_a_run_starts_no_execution_when_its_invocation_is_about_to_time_out(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     engine_state_machines: dict[str, str],
@@ -149,7 +149,7 @@ def test_a_run_starts_no_execution_when_its_invocation_is_about_to_time_out(
 
 
 def test_executions_that_started_before_the_window_are_not_examined(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     engine_state_machines: dict[str, str],
@@ -163,7 +163,7 @@ def test_executions_that_started_before_the_window_are_not_examined(
 
 
 def test_an_execution_that_cannot_be_rescued_fails_the_run_after_the_others_and_is_not_retried(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     engine_state_machines: dict[str, str],
@@ -186,7 +186,7 @@ def test_an_execution_that_cannot_be_rescued_fails_the_run_after_the_others_and_
 
 
 def test_the_sweep_counts_what_it_examined_and_rescued_as_its_alarm_reads_them(
-    local_services: ModuleType,
+    local_services: LocalFunctions,
     service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     engine_state_machines: dict[str, str],
@@ -196,10 +196,12 @@ def test_the_sweep_counts_what_it_examined_and_rescued_as_its_alarm_reads_them(
 ) -> None:
     # Given a lost status change, and the scheduled entry point running over the engine's state machines
     lost_status_change(interpreter, engine_state_machines, service_catalog, engine)
-    monkeypatch.setattr(local_services, "sweep", sweep_over(local_services, engine_state_machines))
+    monkeypatch.setattr(
+        local_services.module("SweepFunction"), "sweep", sweep_over(local_services, engine_state_machines)
+    )
     capsys.readouterr()
     # When the schedule invokes it
-    local_services.sweep_handler(
+    local_services.handler("SweepFunction")(
         {"source": "aws.events", "detail-type": "Scheduled Event"}, LocalLambdaContext(timeout_seconds=300)
     )
     # Then the run's metrics are in the namespace, under the dimension, the template's alarm reads

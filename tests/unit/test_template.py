@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from types import ModuleType
+import importlib
 from typing import Any
 
 import pytest
@@ -17,12 +17,13 @@ from local_aws.template import (
     load_template,
     resource,
 )
+from tests.conftest import LocalFunctions
 
 ENTRY_POINTS = {
-    "NotifyFunction": "engine_result_notifier.handler.lambda_handler",
-    "NotifyProvisionResultFunction": "engine_result_notifier.handler.provision_handler",
-    "NotifyUpdateResultFunction": "engine_result_notifier.handler.update_handler",
-    "NotifyTerminateResultFunction": "engine_result_notifier.handler.terminate_handler",
+    "NotifyFunction": "engine_result_notifier.handlers.safety_net.lambda_handler",
+    "NotifyProvisionResultFunction": "engine_result_notifier.handlers.notify.provision_handler",
+    "NotifyUpdateResultFunction": "engine_result_notifier.handlers.notify.update_handler",
+    "NotifyTerminateResultFunction": "engine_result_notifier.handlers.notify.terminate_handler",
 }
 ROLES = {
     "NotifyFunction": "SafetyNetRole",
@@ -127,7 +128,7 @@ def test_the_engines_executions_are_read_only_where_they_are_watched(
 
 def test_the_sweep_runs_on_its_schedule_within_its_window(template: dict[str, Any]) -> None:
     properties = function_properties(template, "SweepFunction")
-    assert properties["Handler"] == "engine_result_notifier.handler.sweep_handler"
+    assert properties["Handler"] == "engine_result_notifier.handlers.sweep.sweep_handler"
     assert properties["Events"]["Sweep"] == {
         "Type": "Schedule",
         "Properties": {
@@ -151,17 +152,17 @@ def test_a_record_the_sweep_rescued_raises_an_alarm_on_the_metric_it_emits(templ
 
 @pytest.mark.parametrize(("output", "operation"), sorted(REFERENCE_ENGINE_SUBSTITUTIONS.items()))
 def test_each_reference_engine_substitution_is_an_output_naming_the_entry_point_of_its_operation(
-    template: dict[str, Any], handler_module: ModuleType, output: str, operation: Operation
+    template: dict[str, Any], lambdas: LocalFunctions, output: str, operation: Operation
 ) -> None:
     (function, attribute) = template["Outputs"][output]["Value"]["Fn::GetAtt"]
     assert attribute == "Arn"
-    handler_name = function_properties(template, function)["Handler"].rsplit(".", 1)[1]
+    entry_points = importlib.import_module("engine_result_notifier.handlers.notify")
     assert (
-        getattr(handler_module, handler_name)
+        lambdas.handler(function)
         is {
-            Operation.PROVISION_PRODUCT: handler_module.provision_handler,
-            Operation.UPDATE_PROVISIONED_PRODUCT: handler_module.update_handler,
-            Operation.TERMINATE_PROVISIONED_PRODUCT: handler_module.terminate_handler,
+            Operation.PROVISION_PRODUCT: entry_points.provision_handler,
+            Operation.UPDATE_PROVISIONED_PRODUCT: entry_points.update_handler,
+            Operation.TERMINATE_PROVISIONED_PRODUCT: entry_points.terminate_handler,
         }[operation]
     )
 

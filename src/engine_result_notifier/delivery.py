@@ -1,8 +1,14 @@
-"""The work: turn one delivered event into at most one notify call, exactly once per notification."""
+"""Exactly once per record: claim the record, call Service Catalog, record the result.
+
+Every use case (a completion event at an entry point, the rescue of an ended execution, the operators' commands)
+makes its notification through one ``Delivery``, so that one idempotency key per record holds across all of them:
+a second notification for a record, by whichever path or operation, is a duplicate or a conflict, never a call.
+The outcomes of a delivery (``models.Outcome``), their log lines and their metrics live here, and so does reading
+back what the table holds for a record.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -25,38 +31,25 @@ from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseI
 from botocore.config import Config
 
 from engine_result_notifier import service_catalog
-from engine_result_notifier.constraints import check_request
 from engine_result_notifier.errors import (
     IdempotencyStoreUnavailableError,
     InvalidEventError,
     NotificationRejectedError,
     ServiceCatalogUnavailableError,
-    StepFunctionsUnavailableError,
 )
-from engine_result_notifier.events import is_status_change, parse_completion_event, parse_status_change
-from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES, request_for_completion
-from engine_result_notifier.models import (
-    ExecutionStatusChange,
-    IgnoredStatusChange,
-    NotifyRequest,
-    NotifyResult,
-    Operation,
-    Outcome,
-    StoredRecord,
-)
+from engine_result_notifier.models import NotifyRequest, NotifyResult, Outcome, StoredRecord
 from engine_result_notifier.observability import logger, metrics, tracer
-from engine_result_notifier.rescue import Rescuer
-from engine_result_notifier.settings import Settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_servicecatalog import ServiceCatalogClient
-    from mypy_boto3_stepfunctions import SFNClient
+
+    from engine_result_notifier.settings import Settings
 
 IDEMPOTENCY_KEY_PREFIX = "engine-result-notification"
-"""Fixed, so that keys do not change with the function's name and both event paths share them."""
+"""Fixed, so that keys do not change with the function's name and every path shares them."""
 
 IDEMPOTENCY_KEY_FIELDS = "record_id"
 """One notification per record, whichever path or operation claims it: a record id names one request of one
@@ -72,95 +65,67 @@ def new_dynamodb_client() -> DynamoDBClient:
     return boto3.client("dynamodb", config=config)
 
 
-class Notifier:
-    """Maps events to requests and makes each notify call once, recorded in the idempotency table."""
+class Delivery:
+    """Makes each notification once, recorded in the idempotency table, and reads back what it recorded."""
 
     def __init__(
-        self,
-        settings: Settings,
-        service_catalog_client: ServiceCatalogClient | None = None,
-        dynamodb_client: DynamoDBClient | None = None,
-        step_functions_client: SFNClient | None = None,
+        self, settings: Settings, service_catalog_client: ServiceCatalogClient, dynamodb_client: DynamoDBClient
     ) -> None:
-        self._settings = settings
-        self._service_catalog = service_catalog_client or service_catalog.new_client(
-            settings.service_catalog_max_attempts
-        )
-        self._idempotency_config = IdempotencyConfig(
+        self._service_catalog = service_catalog_client
+        self._config = IdempotencyConfig(
             event_key_jmespath=IDEMPOTENCY_KEY_FIELDS,
             payload_validation_jmespath=IDEMPOTENCY_PAYLOAD_FIELDS,
             raise_on_no_idempotency_key=True,
             expires_after_seconds=settings.idempotency_expires_after_seconds,
             response_hook=_mark_duplicate,
         )
-        self._dynamodb = dynamodb_client or new_dynamodb_client()
-        persistence_store = DynamoDBPersistenceLayer(
-            table_name=settings.idempotency_table_name, boto3_client=self._dynamodb
-        )
         self._notify_once = idempotent_function(
-            self._notify,
+            self._call_service_catalog,
             data_keyword_argument="request",
-            persistence_store=persistence_store,
-            config=self._idempotency_config,
+            persistence_store=DynamoDBPersistenceLayer(
+                table_name=settings.idempotency_table_name, boto3_client=dynamodb_client
+            ),
+            config=self._config,
             output_serializer=_StoredResultSerializer(),
             key_prefix=IDEMPOTENCY_KEY_PREFIX,
         )
         # The same records, read by key alone (the operators' show-record): no content to validate against.
-        self._record_reader = DynamoDBPersistenceLayer(
-            table_name=settings.idempotency_table_name, boto3_client=self._dynamodb
+        self._records = DynamoDBPersistenceLayer(
+            table_name=settings.idempotency_table_name, boto3_client=dynamodb_client
         )
-        self._record_reader.configure(
+        self._records.configure(
             IdempotencyConfig(event_key_jmespath=IDEMPOTENCY_KEY_FIELDS), key_prefix=IDEMPOTENCY_KEY_PREFIX
         )
-        self._rescuer = Rescuer(settings, step_functions_client)
 
-    @property
-    def service_catalog_client(self) -> ServiceCatalogClient:
-        return self._service_catalog
+    def begin(self, context: LambdaContext) -> None:
+        """Start a unit of work: its claims expire with this invocation, and its metrics start clean (Powertools
+        keeps dimensions across invocations when a flush had no metric)."""
+        self._config.register_lambda_context(context)
+        metrics.clear_metrics()
 
-    @property
-    def dynamodb_client(self) -> DynamoDBClient:
-        return self._dynamodb
+    def deliver(self, request: NotifyRequest, *, from_safety_net: bool) -> NotifyResult:
+        """Make the notification unless it was made already; what this delivery came to.
 
-    @property
-    def rescuer(self) -> Rescuer:
-        return self._rescuer
-
-    def handle(self, event: Any, context: LambdaContext, entry_operation: Operation | None = None) -> dict[str, str]:
-        """Handle one delivery of a completion event or a status-change event; return a small result.
-
-        ``entry_operation`` is the operation of the entry point the event was delivered to (None: the generic
-        one, which also takes the safety net's status-change events).
+        ``from_safety_net``: the request is what an ended execution meant to send, so a record already notified
+        differently is the engine's own notification (``ALREADY_NOTIFIED``), not a conflict.
         """
-        self._idempotency_config.register_lambda_context(context)
-        # Powertools keeps dimensions across invocations when a flush had no metric: start clean.
-        metrics.clear_metrics()
-        try:
-            work = self._work_for(event, entry_operation)
-        except InvalidEventError as error:
-            _reject(error)
-            raise
-        if isinstance(work, IgnoredStatusChange):
-            logger.debug("Status change ignored: the execution did not fail", execution_status=work.execution_status)
-            metrics.add_metric(name="IgnoredStatusChanges", unit=MetricUnit.Count, value=1)
-            return work.to_response()
-        if isinstance(work, ExecutionStatusChange):
-            return self._rescue(work).to_response()
-        return self._deliver(work, from_safety_net=False).to_response()
+        annotate(request)
+        result = self._deliver_once(request, from_safety_net=from_safety_net)
+        tracer.put_annotation("outcome", result.outcome)
+        return result
 
-    def rescue(self, change: ExecutionStatusChange, context: LambdaContext) -> NotifyResult:
-        """Rescue one execution that ended FAILED, TIMED_OUT or ABORTED, as the safety net would (the sweep's and
-        the operators' way in). Each rescue is a unit of metrics of its own, as a delivery is: it starts clean, and
-        the caller flushes (or drops) what it counted."""
-        self._idempotency_config.register_lambda_context(context)
-        metrics.clear_metrics()
-        logger.append_keys(execution_arn=change.execution_arn)
-        return self._rescue(change)
+    def already_notified(self, request: NotifyRequest) -> NotifyResult:
+        """The engine's own notify task completed for this record: nothing to send."""
+        annotate(request)
+        logger.info("Record already notified by the engine's own notify task; no call")
+        metrics.add_metric(name="AlreadyNotified", unit=MetricUnit.Count, value=1)
+        tracer.put_annotation("outcome", Outcome.ALREADY_NOTIFIED.value)
+        return _result(request, Outcome.ALREADY_NOTIFIED)
 
     def record_state(self, record_id: str) -> StoredRecord | None:
         """What the idempotency table holds for a record: None if nothing (never notified, or expired away)."""
         try:
-            record = self._record_reader.get_record({"record_id": record_id})
+            record = self._records.get_record({"record_id": record_id})
         except IdempotencyItemNotFoundError:
             return None
         except IdempotencyPersistenceLayerError as error:
@@ -179,53 +144,7 @@ class Notifier:
             result=_StoredResultSerializer().from_dict(data) if data else None,
         )
 
-    def _work_for(
-        self, event: Any, entry_operation: Operation | None
-    ) -> NotifyRequest | ExecutionStatusChange | IgnoredStatusChange:
-        if not isinstance(event, Mapping):
-            raise InvalidEventError("event: must be a JSON object")
-        if not is_status_change(event):
-            completion = parse_completion_event(event, entry_operation)
-            return check_request(request_for_completion(completion, self._settings.sensitive_outputs))
-        if entry_operation is not None:
-            raise InvalidEventError(
-                f"event: a Step Functions status change, which only the generic function (NotifyFunction) takes; "
-                f"this entry point reports {entry_operation.value} results"
-            )
-        change = parse_status_change(event)
-        logger.append_keys(execution_arn=change.execution_arn)
-        if change.status not in FAILED_EXECUTION_STATUSES:
-            return IgnoredStatusChange(execution_arn=change.execution_arn, execution_status=change.status)
-        return change
-
-    def _rescue(self, change: ExecutionStatusChange) -> NotifyResult:
-        try:
-            rescue = self._rescuer.rescue_for(change)
-        except InvalidEventError as error:
-            _reject(error)
-            raise
-        except StepFunctionsUnavailableError as error:
-            logger.warning(
-                "Step Functions unavailable; nothing sent until the execution can be read", reason=str(error)
-            )
-            metrics.add_metric(name="StepFunctionsUnavailable", unit=MetricUnit.Count, value=1)
-            raise
-        logger.info("Ended execution read", finding=rescue.finding, execution_status=change.status)
-        if rescue.engine_notified:
-            _annotate(rescue.request)
-            logger.info("Record already notified by the engine's own notify task; no call")
-            metrics.add_metric(name="AlreadyNotified", unit=MetricUnit.Count, value=1)
-            tracer.put_annotation("outcome", Outcome.ALREADY_NOTIFIED.value)
-            return _result(rescue.request, Outcome.ALREADY_NOTIFIED)
-        return self._deliver(rescue.request, from_safety_net=True)
-
-    def _deliver(self, request: NotifyRequest, *, from_safety_net: bool) -> NotifyResult:
-        _annotate(request)
-        result = self._notify_exactly_once(request, from_safety_net=from_safety_net)
-        tracer.put_annotation("outcome", result.outcome)
-        return result
-
-    def _notify_exactly_once(self, request: NotifyRequest, *, from_safety_net: bool) -> NotifyResult:
+    def _deliver_once(self, request: NotifyRequest, *, from_safety_net: bool) -> NotifyResult:
         try:
             result: NotifyResult = self._notify_once(request=request)
         except IdempotencyValidationError as error:
@@ -257,7 +176,8 @@ class Notifier:
             ) from error
         return result
 
-    def _notify(self, request: NotifyRequest) -> NotifyResult:
+    def _call_service_catalog(self, request: NotifyRequest) -> NotifyResult:
+        """The call itself, run by Powertools between the claim and the record."""
         try:
             service_catalog.send_notification(self._service_catalog, request)
         except NotificationRejectedError as error:
@@ -278,7 +198,13 @@ class Notifier:
         return replace(_result(request, Outcome.NOTIFIED), notified_at=datetime.now(UTC).isoformat(timespec="seconds"))
 
 
-def _annotate(request: NotifyRequest) -> None:
+def reject(error: InvalidEventError) -> None:
+    """An event no notification can be made from: logged and counted, then raised by the caller."""
+    logger.warning("Event rejected: no notification can be made from it", reason=str(error))
+    metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
+
+
+def annotate(request: NotifyRequest) -> None:
     """Every log line, the trace and the metrics of this notification carry its record, operation and status."""
     logger.set_correlation_id(request.record_id)
     logger.append_keys(record_id=request.record_id, operation=request.operation.value, status=request.status.value)
@@ -286,11 +212,6 @@ def _annotate(request: NotifyRequest) -> None:
     tracer.put_annotation("operation", request.operation.value)
     tracer.put_annotation("status", request.status.value)
     metrics.add_dimension(name="operation", value=request.operation.value)
-
-
-def _reject(error: InvalidEventError) -> None:
-    logger.warning("Event rejected: no notification can be made from it", reason=str(error))
-    metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
 
 
 def _result(request: NotifyRequest, outcome: Outcome) -> NotifyResult:
