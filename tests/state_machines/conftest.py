@@ -165,30 +165,45 @@ def reference_engine(interpreter: StepFunctionsInterpreter) -> dict[str, str]:
     return create_reference_engine(interpreter)
 
 
-def start_workflow(
+@dataclass(frozen=True)
+class Scene:
+    """What a state machine test runs against: the functions over the local services (an empty table, a Service
+    Catalog with no faults), moto's interpreter with the reference engine's state machines, and the engine's own
+    functions, registered afresh."""
+
+    lambdas: LocalFunctions
+    service_catalog: ServiceCatalogEndpoint
+    interpreter: StepFunctionsInterpreter
+    reference_engine: dict[str, str]
+    """The state machine ARN for each operation."""
+    engine: Engine
+    dynamodb_url: str
+
+
+@pytest.fixture
+def scene(
+    local_services: LocalFunctions,
+    service_catalog: ServiceCatalogEndpoint,
     interpreter: StepFunctionsInterpreter,
     reference_engine: dict[str, str],
-    service_catalog: ServiceCatalogEndpoint,
-    operation: str,
-    **payload: Any,
-) -> str:
+    engine: Engine,
+    dynamodb_url: str,
+) -> Scene:
+    return Scene(local_services, service_catalog, interpreter, reference_engine, engine, dynamodb_url)
+
+
+def start_workflow(scene: Scene, operation: str, **payload: Any) -> str:
     """Start one workflow as Service Catalog starts it (the execution named as the engine names it); its ARN."""
     record_id = unique_name("rec").replace("-", "")
-    service_catalog.register(record_id, operation)
+    scene.service_catalog.register(record_id, operation)
     execution_input = workflow_payload(operation, record_id, **payload)
     name = f"{execution_input['provisionedProductId']}-{record_id}"
-    return interpreter.start(reference_engine[operation], execution_input, name)
+    return scene.interpreter.start(scene.reference_engine[operation], execution_input, name)
 
 
-def run_workflow(
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    service_catalog: ServiceCatalogEndpoint,
-    operation: str,
-    **payload: Any,
-) -> dict[str, Any]:
+def run_workflow(scene: Scene, operation: str, **payload: Any) -> dict[str, Any]:
     """Run one workflow to its end; ``DescribeExecution`` of it."""
-    return interpreter.wait(start_workflow(interpreter, reference_engine, service_catalog, operation, **payload))
+    return scene.interpreter.wait(start_workflow(scene, operation, **payload))
 
 
 def only_call(service_catalog: ServiceCatalogEndpoint) -> dict[str, Any]:
@@ -203,29 +218,23 @@ BOTOCORE_ATTEMPTS = 2
 LOST_RECORD_OUTPUTS = [{"key": "bucket_arn", "value": "arn:aws:s3:::orders", "description": None}]
 
 
-def lost_status_change(
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    service_catalog: ServiceCatalogEndpoint,
-    engine: Engine,
-    operation: str = "PROVISION_PRODUCT",
-) -> dict[str, Any]:
+def lost_status_change(scene: Scene, operation: str = "PROVISION_PRODUCT") -> dict[str, Any]:
     """A workflow Terraform completed, whose success notify was throttled to a FAILED execution, and whose status
     change is never delivered; ``DescribeExecution`` of it."""
-    engine.record_outputs = LOST_RECORD_OUTPUTS
-    service_catalog.throttle(BOTOCORE_ATTEMPTS)
-    execution = run_workflow(interpreter, reference_engine, service_catalog, operation)
+    scene.engine.record_outputs = LOST_RECORD_OUTPUTS
+    scene.service_catalog.throttle(BOTOCORE_ATTEMPTS)
+    execution = run_workflow(scene, operation)
     assert (execution["status"], execution["error"]) == ("FAILED", "ServiceCatalogUnavailableError")
     return execution
 
 
-def sweep_over(lambdas: LocalFunctions, state_machines: dict[str, str], **settings: Any) -> Sweep:
-    """A sweep with the deployed function's settings, rescue and clients, over these state machines."""
-    swept = tuple(sorted(set(state_machines.values())))
-    wiring = lambdas.module("SweepFunction")
+def sweep_over(scene: Scene, **settings: Any) -> Sweep:
+    """A sweep with the deployed function's settings, rescue and clients, over the scene's state machines."""
+    swept = tuple(sorted(set(scene.reference_engine.values())))
+    wiring = scene.lambdas.module("SweepFunction")
     return Sweep(
-        replace(lambdas.settings, engine_state_machine_arns=swept, **settings),
+        replace(scene.lambdas.settings, engine_state_machine_arns=swept, **settings),
         wiring.rescuer,
         wiring.step_functions_client,
-        lambdas.dynamodb_client,
+        scene.lambdas.dynamodb_client,
     )

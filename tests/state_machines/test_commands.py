@@ -12,14 +12,13 @@ import boto3
 import pytest
 
 from engine_result_notifier import commands
-from local_aws.service_catalog import ServiceCatalogEndpoint
-from local_aws.step_functions import StepFunctionsInterpreter, status_change_event
+from local_aws.step_functions import status_change_event
 from local_aws.template import function_arn
 from tests.conftest import SAMPLE_TOKEN, TEMPLATE, LocalFunctions, invoke
 from tests.state_machines.conftest import (
     BOTOCORE_ATTEMPTS,
     LOST_RECORD_OUTPUTS,
-    Engine,
+    Scene,
     lost_status_change,
     run_workflow,
     start_workflow,
@@ -83,14 +82,10 @@ def on_failure_record(event: dict[str, Any]) -> str:
 
 
 def test_show_record_says_what_was_notified_and_when(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    execution = run_workflow(interpreter, reference_engine, service_catalog, "UPDATE_PROVISIONED_PRODUCT")
+    execution = run_workflow(scene, "UPDATE_PROVISIONED_PRODUCT")
     status, output = run(["show-record", record_of(execution)], capsys)
     assert status == 0
     assert f"Record {record_of(execution)}: COMPLETED" in output
@@ -136,14 +131,10 @@ def test_a_bad_argument_is_one_line_and_exit_status_2(
 
 
 def test_rescue_shows_what_it_would_send_and_sends_nothing_unless_confirmed(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    execution = lost_status_change(interpreter, reference_engine, service_catalog, engine)
+    execution = lost_status_change(scene)
     status, output = run(["rescue", execution["executionArn"]], capsys, answer="n\n")
     assert status == 1
     assert "its notify task failed (ServiceCatalogUnavailableError)" in output
@@ -155,18 +146,14 @@ def test_rescue_shows_what_it_would_send_and_sends_nothing_unless_confirmed(
         [{"OutputKey": "bucket_arn", "OutputValue": "arn:aws:s3:::orders"}],
     )
     assert output.rstrip().endswith("Not sent.")
-    assert service_catalog.accepted == []
+    assert scene.service_catalog.accepted == []
 
 
 def test_rescue_sends_when_confirmed_then_refuses_the_notified_record_saying_when_and_what(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    execution = lost_status_change(interpreter, reference_engine, service_catalog, engine)
+    execution = lost_status_change(scene)
     status, output = run(["rescue", execution["executionArn"]], capsys, answer="y\n")
     assert status == 0
     assert f"NOTIFIED: record {record_of(execution)}, PROVISION_PRODUCT SUCCEEDED." in output
@@ -174,28 +161,24 @@ def test_rescue_sends_when_confirmed_then_refuses_the_notified_record_saying_whe
     assert status == 1
     assert f"Record {record_of(execution)} was already notified at 20" in output
     assert "(NOTIFIED, PROVISION_PRODUCT SUCCEEDED): nothing is sent." in output
-    assert len(service_catalog.accepted) == 1
+    assert len(scene.service_catalog.accepted) == 1
 
 
 def test_rescue_of_an_execution_stopped_during_its_notify_step_sends_what_it_meant_to(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    engine.record_outputs = LOST_RECORD_OUTPUTS
-    with interpreter.hold(function_arn(TEMPLATE, "NotifyTerminateResultFunction")) as held:
-        execution_arn = start_workflow(interpreter, reference_engine, service_catalog, "TERMINATE_PROVISIONED_PRODUCT")
+    scene.engine.record_outputs = LOST_RECORD_OUTPUTS
+    with scene.interpreter.hold(function_arn(TEMPLATE, "NotifyTerminateResultFunction")) as held:
+        execution_arn = start_workflow(scene, "TERMINATE_PROVISIONED_PRODUCT")
         held.wait_until_invoked()
-        interpreter.client.stop_execution(executionArn=execution_arn)
-        interpreter.keep_late_results_out(execution_arn)
-    interpreter.wait(execution_arn)
+        scene.interpreter.client.stop_execution(executionArn=execution_arn)
+        scene.interpreter.keep_late_results_out(execution_arn)
+    scene.interpreter.wait(execution_arn)
     status, output = run(["rescue", execution_arn, "--yes"], capsys)
     assert status == 0
     assert "its notify task did not finish" in output
-    (call,) = service_catalog.accepted
+    (call,) = scene.service_catalog.accepted
     assert (call.operation, call.parameters["Status"]) == (
         "NotifyTerminateProvisionedProductEngineWorkflowResult",
         "SUCCEEDED",
@@ -203,39 +186,31 @@ def test_rescue_of_an_execution_stopped_during_its_notify_step_sends_what_it_mea
 
 
 def test_rescue_refuses_a_record_the_state_machine_notified(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    engine.raises = RuntimeError("no worker host answered")
-    execution = run_workflow(interpreter, reference_engine, service_catalog, "PROVISION_PRODUCT")
+    scene.engine.raises = RuntimeError("no worker host answered")
+    execution = run_workflow(scene, "PROVISION_PRODUCT")
     status, output = run(["rescue", execution["executionArn"], "--yes"], capsys)
     assert status == 1
     assert "(NOTIFIED, PROVISION_PRODUCT FAILED): nothing is sent." in output
-    assert len(service_catalog.requests) == 1
+    assert len(scene.service_catalog.requests) == 1
 
 
 def test_rescue_refuses_an_execution_that_did_not_fail(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    execution = run_workflow(interpreter, reference_engine, service_catalog, "PROVISION_PRODUCT")
+    execution = run_workflow(scene, "PROVISION_PRODUCT")
     status, output = run(["rescue", execution["executionArn"], "--yes"], capsys)
     assert (status, execution["status"]) == (1, "SUCCEEDED")
     assert "is SUCCEEDED: only FAILED, TIMED_OUT or ABORTED executions are rescued." in output
 
 
 def test_rescue_of_an_execution_that_does_not_exist_says_so_and_fails(
-    local_services: LocalFunctions, reference_engine: dict[str, str], capsys: pytest.CaptureFixture[str]
+    scene: Scene, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    arn = reference_engine["PROVISION_PRODUCT"].replace(":stateMachine:", ":execution:") + ":no-such-execution"
+    arn = scene.reference_engine["PROVISION_PRODUCT"].replace(":stateMachine:", ":execution:") + ":no-such-execution"
     status, output = run(["rescue", arn], capsys)
     assert status == 1
     assert "does not exist" in output
@@ -245,71 +220,61 @@ def test_rescue_of_an_execution_that_does_not_exist_says_so_and_fails(
 
 
 def test_replay_is_a_dry_run_by_default_sending_and_deleting_nothing(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     dead_letter_queue: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sqs, queue_url = dead_letter_queue
-    execution = lost_status_change(interpreter, reference_engine, service_catalog, engine)
+    execution = lost_status_change(scene)
     sqs.send_message(QueueUrl=queue_url, MessageBody=on_failure_record(status_change_event(execution)))
     status, output = run(["replay-dead-letters"], capsys)
     assert status == 0
     assert f"1. status change of {execution['executionArn']} (FAILED): would be delivered again." in output
     assert "Dry run: nothing was delivered and no message was deleted." in output
-    assert service_catalog.accepted == []
+    assert scene.service_catalog.accepted == []
     assert messages_in(dead_letter_queue) == 1
 
 
 def test_replay_delivers_each_dead_letter_once_and_deletes_it_only_after_it_succeeded(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     dead_letter_queue: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given a Lambda OnFailure record, the EventBridge rule's own dead letter (the bare event), and a stray message
     sqs, queue_url = dead_letter_queue
-    first = lost_status_change(interpreter, reference_engine, service_catalog, engine)
-    second = lost_status_change(interpreter, reference_engine, service_catalog, engine, "UPDATE_PROVISIONED_PRODUCT")
+    first = lost_status_change(scene)
+    second = lost_status_change(scene, "UPDATE_PROVISIONED_PRODUCT")
     sqs.send_message(QueueUrl=queue_url, MessageBody=on_failure_record(status_change_event(first)))
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(status_change_event(second)))
     sqs.send_message(QueueUrl=queue_url, MessageBody="not an event")
     # When they are replayed
     status, output = run(["replay-dead-letters", "--send"], capsys)
     # Then both records are notified once, their messages deleted; the stray one stays, and the command says so
-    assert sorted(r.parameters["RecordId"] for r in service_catalog.accepted) == sorted(map(record_of, (first, second)))
+    assert sorted(r.parameters["RecordId"] for r in scene.service_catalog.accepted) == sorted(
+        map(record_of, (first, second))
+    )
     assert output.count("NOTIFIED; deleted.") == 2
     assert "unreadable message: not a delivery this function made; kept in the queue." in output
     assert (status, messages_in(dead_letter_queue)) == (1, 1)
     # And replaying again notifies nothing twice
     run(["replay-dead-letters", "--send"], capsys)
-    assert len(service_catalog.accepted) == 2
+    assert len(scene.service_catalog.accepted) == 2
 
 
 def test_a_dead_letter_that_fails_again_stays_in_the_queue(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     dead_letter_queue: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sqs, queue_url = dead_letter_queue
-    execution = lost_status_change(interpreter, reference_engine, service_catalog, engine)
+    execution = lost_status_change(scene)
     sqs.send_message(QueueUrl=queue_url, MessageBody=on_failure_record(status_change_event(execution)))
-    service_catalog.throttle(BOTOCORE_ATTEMPTS)
+    scene.service_catalog.throttle(BOTOCORE_ATTEMPTS)
     status, output = run(["replay-dead-letters", "--send"], capsys)
     assert status == 1
     assert "failed again (ServiceCatalogUnavailableError" in output
     assert messages_in(dead_letter_queue) == 1
-    assert service_catalog.accepted == []
+    assert scene.service_catalog.accepted == []
     # And once Service Catalog answers, the next replay delivers it
     assert run(["replay-dead-letters", "--send"], capsys)[0] == 0
     assert messages_in(dead_letter_queue) == 0
@@ -326,19 +291,15 @@ def test_replay_without_the_queue_setting_says_which_one_and_exits_2(
 
 
 def test_the_safety_nets_own_delivery_and_a_replay_make_one_call_between_them(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     dead_letter_queue: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # A delivery that reached the dead-letter queue after all, though a later one went through
     sqs, queue_url = dead_letter_queue
-    execution = lost_status_change(interpreter, reference_engine, service_catalog, engine)
-    invoke(local_services, status_change_event(execution))
+    execution = lost_status_change(scene)
+    invoke(scene.lambdas, status_change_event(execution))
     sqs.send_message(QueueUrl=queue_url, MessageBody=on_failure_record(status_change_event(execution)))
     status, output = run(["replay-dead-letters", "--send"], capsys)
-    assert (status, len(service_catalog.accepted)) == (0, 1)
+    assert (status, len(scene.service_catalog.accepted)) == (0, 1)
     assert "DUPLICATE; deleted." in output

@@ -51,7 +51,7 @@ from tests.conftest import (
 from tests.dashboard import dashboard_metrics, rendered_dashboard
 from tests.state_machines.conftest import (
     BOTOCORE_ATTEMPTS,
-    Engine,
+    Scene,
     create_reference_engine,
     lost_status_change,
     register_engine,
@@ -74,16 +74,6 @@ class Signature:
     namespace: str
     name: str
     dimension_names: frozenset[str]
-
-
-@dataclass
-class Scene:
-    lambdas: LocalFunctions
-    service_catalog: ServiceCatalogEndpoint
-    interpreter: StepFunctionsInterpreter
-    reference_engine: dict[str, str]
-    engine: Engine
-    dynamodb_url: str
 
 
 def provision_event(record_id: str) -> dict[str, Any]:
@@ -159,17 +149,15 @@ def step_functions_unavailable(scene: Scene) -> None:
 
 def a_record_the_engine_notified(scene: Scene) -> None:
     scene.engine.raises = RuntimeError("no worker host answered")
-    execution = run_workflow(
-        scene.interpreter, scene.reference_engine, scene.service_catalog, "TERMINATE_PROVISIONED_PRODUCT"
-    )
+    execution = run_workflow(scene, "TERMINATE_PROVISIONED_PRODUCT")
     scene.engine.raises = None
     assert invoke(scene.lambdas, status_change_event(execution))["outcome"] == "ALREADY_NOTIFIED"
 
 
 def a_sweep_that_rescues_a_record(scene: Scene) -> None:
-    lost_status_change(scene.interpreter, scene.reference_engine, scene.service_catalog, scene.engine)
+    lost_status_change(scene)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(scene.lambdas.module("SweepFunction"), "sweep", sweep_over(scene.lambdas, scene.reference_engine))
+        patch.setattr(scene.lambdas.module("SweepFunction"), "sweep", sweep_over(scene))
         report = scene.lambdas.handler("SweepFunction")({}, LocalLambdaContext(timeout_seconds=300))
     assert report["rescued"] == 1
 
@@ -239,7 +227,7 @@ def drawn_metrics() -> list[tuple[Signature, dict[str, str]]]:
 def metric_names_in_the_source() -> set[str]:
     """The name of every ``metrics.add_metric(name=...)`` call in the package."""
     names = set()
-    for path in SOURCE.glob("*.py"):
+    for path in SOURCE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_metric":
                 (name,) = [keyword.value for keyword in node.keywords if keyword.arg == "name"]

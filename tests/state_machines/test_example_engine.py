@@ -9,11 +9,10 @@ import pytest
 
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.step_functions import StepFunctionsInterpreter
-from tests.conftest import LocalFunctions
 from tests.state_machines.conftest import (
     EXAMPLE_ENGINE,
-    Engine,
     EngineStepError,
+    Scene,
     substitutions,
     unique_name,
     workflow_payload,
@@ -54,15 +53,12 @@ def task_attempts(interpreter: StepFunctionsInterpreter, execution_arn: str, sta
 
 
 def test_success_is_notified_once_with_its_outputs(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
+    scene: Scene,
     example_engine: str,
-    engine: Engine,
 ) -> None:
-    engine.record_outputs = OUTPUTS
-    execution, record_id = run_provision(interpreter, example_engine, service_catalog)
-    (call,) = accepted_calls(service_catalog)
+    scene.engine.record_outputs = OUTPUTS
+    execution, record_id = run_provision(scene.interpreter, example_engine, scene.service_catalog)
+    (call,) = accepted_calls(scene.service_catalog)
     assert (call["operation"], call["RecordId"], call["Status"]) == (
         "NotifyProvisionProductEngineWorkflowResult",
         record_id,
@@ -75,55 +71,46 @@ def test_success_is_notified_once_with_its_outputs(
 
 
 def test_engine_failure_is_caught_and_notified_once_as_failed(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
+    scene: Scene,
     example_engine: str,
-    engine: Engine,
 ) -> None:
-    engine.raises = EngineStepError("terraform apply exited with 1")
-    execution, _ = run_provision(interpreter, example_engine, service_catalog)
-    (call,) = accepted_calls(service_catalog)
+    scene.engine.raises = EngineStepError("terraform apply exited with 1")
+    execution, _ = run_provision(scene.interpreter, example_engine, scene.service_catalog)
+    (call,) = accepted_calls(scene.service_catalog)
     assert (call["Status"], call["FailureReason"]) == ("FAILED", "EngineStepError: terraform apply exited with 1")
     assert execution["status"] == "SUCCEEDED"  # "Failure reported": the execution did its job
 
 
 def test_retryable_error_is_retried_to_exactly_one_call(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
+    scene: Scene,
     example_engine: str,
-    engine: Engine,
 ) -> None:
     # Given Service Catalog throttles every attempt botocore makes in the first invocation (2 attempts here)
-    service_catalog.throttle(2)
-    engine.record_outputs = OUTPUTS
+    scene.service_catalog.throttle(2)
+    scene.engine.record_outputs = OUTPUTS
     # When the example engine runs
-    execution, _ = run_provision(interpreter, example_engine, service_catalog)
+    execution, _ = run_provision(scene.interpreter, example_engine, scene.service_catalog)
     # Then its Retry on ServiceCatalogUnavailableError ran the notify step again, and one call went through
-    assert task_attempts(interpreter, execution["executionArn"], "Notify success") == 2
-    assert [request.answer_status for request in service_catalog.requests] == [400, 400, 200]
-    (call,) = accepted_calls(service_catalog)
+    assert task_attempts(scene.interpreter, execution["executionArn"], "Notify success") == 2
+    assert [request.answer_status for request in scene.service_catalog.requests] == [400, 400, 200]
+    (call,) = accepted_calls(scene.service_catalog)
     assert call["Status"] == "SUCCEEDED"
     assert execution["status"] == "SUCCEEDED"
 
 
 def test_terminal_error_is_caught_and_reported_as_a_failure(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
+    scene: Scene,
     example_engine: str,
-    engine: Engine,
 ) -> None:
     # Given the engine's outputs cannot make a valid request (an output without a name)
-    engine.record_outputs = [{"key": "", "value": "x"}]
+    scene.engine.record_outputs = [{"key": "", "value": "x"}]
     # When the example engine runs
-    execution, _ = run_provision(interpreter, example_engine, service_catalog)
+    execution, _ = run_provision(scene.interpreter, example_engine, scene.service_catalog)
     # Then the success notification's InvalidEventError was caught and one FAILED call says why
-    (call,) = accepted_calls(service_catalog)
+    (call,) = accepted_calls(scene.service_catalog)
     assert (call["Status"], call["FailureReason"]) == (
         "FAILED",
         "InvalidEventError: outputs[0].key: must be a non-empty string",
     )
-    assert task_attempts(interpreter, execution["executionArn"], "Notify success") == 1
+    assert task_attempts(scene.interpreter, execution["executionArn"], "Notify success") == 1
     assert execution["status"] == "SUCCEEDED"

@@ -13,17 +13,16 @@ from typing import Any
 
 import pytest
 
-from local_aws.service_catalog import ServiceCatalogEndpoint
-from local_aws.step_functions import LAMBDA_INVOKE, StepFunctionsInterpreter, status_change_event
-from tests.conftest import SAMPLE_TOKEN, LocalFunctions, invoke
+from local_aws.step_functions import LAMBDA_INVOKE, status_change_event
+from tests.conftest import SAMPLE_TOKEN, invoke
 from tests.reference_engine import LAMBDA_RETRY_ERRORS, NOTIFY_TASKS
 from tests.state_machines.conftest import (
     API_CALLS,
     DEFINITIONS,
     OPERATIONS,
     STATE_MACHINE_OF,
-    Engine,
     EngineStepError,
+    Scene,
     only_call,
     run_workflow,
     substitutions,
@@ -81,19 +80,15 @@ def test_the_lambda_integration_resource_is_what_the_engine_substitutes() -> Non
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_successful_workflow_gets_one_call_of_its_operation_and_the_execution_succeeds(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     operation: str,
 ) -> None:
     # Given Terraform succeeds and its state file has two outputs
-    engine.record_outputs = RECORD_OUTPUTS
+    scene.engine.record_outputs = RECORD_OUTPUTS
     # When the reference engine runs the workflow
-    execution = run_workflow(interpreter, reference_engine, service_catalog, operation)
+    execution = run_workflow(scene, operation)
     # Then Service Catalog received one call of the workflow's operation, and the execution succeeded
-    call = only_call(service_catalog)
+    call = only_call(scene.service_catalog)
     assert (call["operation"], call["Status"], execution["status"]) == (API_CALLS[operation], "SUCCEEDED", "SUCCEEDED")
     assert call["WorkflowToken"] == SAMPLE_TOKEN
     assert call.get("Outputs") == (None if operation == "TERMINATE_PROVISIONED_PRODUCT" else SENT_OUTPUTS)
@@ -103,19 +98,15 @@ def test_successful_workflow_gets_one_call_of_its_operation_and_the_execution_su
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_terraform_failure_gets_one_failed_call_with_terraforms_error_and_the_execution_succeeds(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     operation: str,
 ) -> None:
     # Given the Terraform command fails with colour-coded output
-    engine.command_status, engine.command_error_output = "Failed", TERRAFORM_ERROR
+    scene.engine.command_status, scene.engine.command_error_output = "Failed", TERRAFORM_ERROR
     # When the reference engine runs the workflow
-    execution = run_workflow(interpreter, reference_engine, service_catalog, operation)
+    execution = run_workflow(scene, operation)
     # Then one FAILED call of its operation carries Terraform's error; the engine ends the execution SUCCEEDED
-    call = only_call(service_catalog)
+    call = only_call(scene.service_catalog)
     assert (call["operation"], call["Status"]) == (API_CALLS[operation], "FAILED")
     assert call["FailureReason"] == "│ Error: creating S3 Bucket (orders): BucketAlreadyExists"
     assert execution["status"] == "SUCCEEDED"
@@ -123,43 +114,33 @@ def test_terraform_failure_gets_one_failed_call_with_terraforms_error_and_the_ex
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_engine_step_that_raises_gets_one_failed_call_and_its_status_change_makes_no_second(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     operation: str,
 ) -> None:
     # Given the engine's command step itself raises
-    engine.raises = EngineStepError("no worker host answered")
+    scene.engine.raises = EngineStepError("no worker host answered")
     # When the reference engine runs the workflow
-    execution = run_workflow(interpreter, reference_engine, service_catalog, operation)
+    execution = run_workflow(scene, operation)
     # Then one FAILED call of its operation names the error, and the engine's Fail state ends the execution FAILED
-    call = only_call(service_catalog)
+    call = only_call(scene.service_catalog)
     assert (call["operation"], call["Status"]) == (API_CALLS[operation], "FAILED")
     assert call["FailureReason"] == "EngineStepError: no worker host answered"
     assert execution["status"] == "FAILED"
     # And when EventBridge delivers that execution's status change to the safety net, no second call is made
-    result = invoke(local_services, status_change_event(execution))
+    result = invoke(scene.lambdas, status_change_event(execution))
     assert (result["outcome"], result["operation"]) == ("ALREADY_NOTIFIED", operation)
-    assert len(service_catalog.requests) == 1
+    assert len(scene.service_catalog.requests) == 1
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_runtime_error_quoting_the_state_input_is_reported_without_the_token_or_parameters(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    reference_engine: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     operation: str,
 ) -> None:
     # Given a payload without launchRoleArn, which the command step's Parameters read, and a password parameter
     password = "correct-horse-battery-staple"
     execution = run_workflow(
-        interpreter,
-        reference_engine,
-        service_catalog,
+        scene,
         operation,
         leave_out=("launchRoleArn",),
         parameters=[{"key": "db_password", "value": password}],
@@ -168,11 +149,11 @@ def test_runtime_error_quoting_the_state_input_is_reported_without_the_token_or_
     assert (execution["status"], execution["error"]) == ("FAILED", "States.Runtime")
     assert SAMPLE_TOKEN in execution["cause"]
     assert password in execution["cause"]
-    assert service_catalog.requests == []
+    assert scene.service_catalog.requests == []
     # And EventBridge delivers the status change to the safety net
-    result = invoke(local_services, status_change_event(execution))
+    result = invoke(scene.lambdas, status_change_event(execution))
     # Then one FAILED call of the workflow's operation says what failed and where, and neither token nor password
-    call = only_call(service_catalog)
+    call = only_call(scene.service_catalog)
     assert (result["outcome"], call["operation"], call["Status"]) == ("NOTIFIED", API_CALLS[operation], "FAILED")
     assert "could not be found in the input '<JSON left out" in call["FailureReason"]
     assert "'$.launchRoleArn'" in call["FailureReason"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,11 +16,9 @@ import pytest
 
 from engine_result_notifier.errors import RescueFailedError
 from local_aws.lambda_context import LocalLambdaContext
-from local_aws.service_catalog import ServiceCatalogEndpoint
-from local_aws.step_functions import StepFunctionsInterpreter
 from tests.conftest import LocalFunctions
 from tests.state_machines.conftest import (
-    Engine,
+    Scene,
     create_reference_engine,
     lost_status_change,
     run_workflow,
@@ -28,8 +27,10 @@ from tests.state_machines.conftest import (
 
 
 @pytest.fixture
-def engine_state_machines(interpreter: StepFunctionsInterpreter) -> dict[str, str]:
-    return create_reference_engine(interpreter)
+def scene(scene: Scene) -> Scene:
+    """The reference engine's state machines created for each test: a sweep lists every execution of those it
+    watches, and another test's executions are none of its business."""
+    return replace(scene, reference_engine=create_reference_engine(scene.interpreter))
 
 
 @pytest.fixture
@@ -49,18 +50,14 @@ def requests_sent(lambdas: LocalFunctions) -> Iterator[list[str]]:
 
 
 def test_a_status_change_never_delivered_is_found_by_the_sweep_and_notified_once(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    engine_state_machines: dict[str, str],
-    engine: Engine,
+    scene: Scene,
 ) -> None:
     # Given a provision whose execution failed on a throttled success notify, and no status change delivered
-    execution = lost_status_change(interpreter, engine_state_machines, service_catalog, engine)
+    execution = lost_status_change(scene)
     # When the sweep runs
-    report = sweep_over(local_services, engine_state_machines).run(LocalLambdaContext(timeout_seconds=300))
+    report = sweep_over(scene).run(LocalLambdaContext(timeout_seconds=300))
     # Then it found the execution and sent what the engine meant to send: the success, with its outputs
-    (call,) = service_catalog.accepted
+    (call,) = scene.service_catalog.accepted
     assert (call.operation, call.parameters["Status"]) == ("NotifyProvisionProductEngineWorkflowResult", "SUCCEEDED")
     assert call.parameters["Outputs"] == [{"OutputKey": "bucket_arn", "OutputValue": "arn:aws:s3:::orders"}]
     assert call.parameters["RecordId"] == json.loads(execution["input"])["recordId"]
@@ -68,58 +65,44 @@ def test_a_status_change_never_delivered_is_found_by_the_sweep_and_notified_once
 
 
 def test_a_second_sweep_makes_no_call_and_reads_no_execution_again(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    engine_state_machines: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     requests_sent: list[str],
 ) -> None:
     # Given a sweep that rescued a lost status change
-    lost_status_change(interpreter, engine_state_machines, service_catalog, engine)
-    sweep = sweep_over(local_services, engine_state_machines)
+    lost_status_change(scene)
+    sweep = sweep_over(scene)
     sweep.run(LocalLambdaContext(timeout_seconds=300))
-    calls_before = len(service_catalog.requests)
+    calls_before = len(scene.service_catalog.requests)
     requests_sent.clear()
     # When the next run finds nothing new
     report = sweep.run(LocalLambdaContext(timeout_seconds=300))
     # Then it made no call and read no execution: per state machine, its memory and one list page per status
-    assert len(service_catalog.requests) == calls_before
+    assert len(scene.service_catalog.requests) == calls_before
     assert report.to_response() == {"examined": 0, "rescued": 0, "remaining": 0}
     assert sorted(requests_sent) == sorted(["GetItem"] * 2 + ["ListExecutions"] * 6)
 
 
 def test_a_record_the_state_machine_notified_is_never_touched(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    engine_state_machines: dict[str, str],
-    engine: Engine,
+    scene: Scene,
 ) -> None:
     # Given the engine notified a failure and then ended its execution FAILED (its Fail state)
-    engine.raises = RuntimeError("no worker host answered")
-    run_workflow(interpreter, engine_state_machines, service_catalog, "UPDATE_PROVISIONED_PRODUCT")
-    (engine_call,) = service_catalog.requests
+    scene.engine.raises = RuntimeError("no worker host answered")
+    run_workflow(scene, "UPDATE_PROVISIONED_PRODUCT")
+    (engine_call,) = scene.service_catalog.requests
     # When the sweep runs
-    report = sweep_over(local_services, engine_state_machines).run(LocalLambdaContext(timeout_seconds=300))
+    report = sweep_over(scene).run(LocalLambdaContext(timeout_seconds=300))
     # Then it examined the execution and made no call: the engine's notify task completed
-    assert service_catalog.requests == [engine_call]
+    assert scene.service_catalog.requests == [engine_call]
     assert report.to_response() == {"examined": 1, "rescued": 0, "remaining": 0}
 
 
 def test_work_per_run_is_bounded_and_the_next_run_continues_oldest_first(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    engine_state_machines: dict[str, str],
-    engine: Engine,
+    scene: Scene,
 ) -> None:
     # Given two lost status changes, and a sweep that examines one execution a run
-    first = lost_status_change(interpreter, engine_state_machines, service_catalog, engine)
-    second = lost_status_change(
-        interpreter, engine_state_machines, service_catalog, engine, "UPDATE_PROVISIONED_PRODUCT"
-    )
-    sweep = sweep_over(local_services, engine_state_machines, sweep_max_executions=1)
+    first = lost_status_change(scene)
+    second = lost_status_change(scene, "UPDATE_PROVISIONED_PRODUCT")
+    sweep = sweep_over(scene, sweep_max_executions=1)
     # When it runs twice, Then each run rescues one, the older first, and the first says one is left
     assert sweep.run(LocalLambdaContext(timeout_seconds=300)).to_response() == {
         "examined": 1,
@@ -131,77 +114,57 @@ def test_work_per_run_is_bounded_and_the_next_run_continues_oldest_first(
         "rescued": 1,
         "remaining": 0,
     }
-    record_ids = [request.parameters["RecordId"] for request in service_catalog.accepted]
+    record_ids = [request.parameters["RecordId"] for request in scene.service_catalog.accepted]
     assert record_ids == [json.loads(execution["input"])["recordId"] for execution in (first, second)]
 
 
 def test_a_run_starts_no_execution_when_its_invocation_is_about_to_time_out(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    engine_state_machines: dict[str, str],
-    engine: Engine,
+    scene: Scene,
 ) -> None:
-    lost_status_change(interpreter, engine_state_machines, service_catalog, engine)
-    report = sweep_over(local_services, engine_state_machines).run(LocalLambdaContext(timeout_seconds=10))
+    lost_status_change(scene)
+    report = sweep_over(scene).run(LocalLambdaContext(timeout_seconds=10))
     assert report.to_response() == {"examined": 0, "rescued": 0, "remaining": 1}
-    assert service_catalog.accepted == []
+    assert scene.service_catalog.accepted == []
 
 
 def test_executions_that_started_before_the_window_are_not_examined(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    engine_state_machines: dict[str, str],
-    engine: Engine,
+    scene: Scene,
 ) -> None:
-    lost_status_change(interpreter, engine_state_machines, service_catalog, engine)
-    sweep = sweep_over(local_services, engine_state_machines, sweep_look_back_hours=24)
+    lost_status_change(scene)
+    sweep = sweep_over(scene, sweep_look_back_hours=24)
     three_days_on = datetime.now(UTC) + timedelta(days=3)
     assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=three_days_on).examined == 0
-    assert service_catalog.accepted == []
+    assert scene.service_catalog.accepted == []
 
 
 def test_an_execution_that_cannot_be_rescued_fails_the_run_after_the_others_and_is_not_retried(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    engine_state_machines: dict[str, str],
-    engine: Engine,
+    scene: Scene,
 ) -> None:
     # Given an execution started without a workflow token (it fails when a notify task reads $.token)
-    broken = run_workflow(
-        interpreter, engine_state_machines, service_catalog, "PROVISION_PRODUCT", leave_out=("token",)
-    )
+    broken = run_workflow(scene, "PROVISION_PRODUCT", leave_out=("token",))
     assert broken["status"] == "FAILED"
     # And a lost status change
-    lost_status_change(interpreter, engine_state_machines, service_catalog, engine)
-    sweep = sweep_over(local_services, engine_state_machines)
+    lost_status_change(scene)
+    sweep = sweep_over(scene)
     # When the sweep runs, Then it rescues the other and fails naming the one that needs a person
     with pytest.raises(RescueFailedError, match=broken["executionArn"]):
         sweep.run(LocalLambdaContext(timeout_seconds=300))
-    assert len(service_catalog.accepted) == 1
+    assert len(scene.service_catalog.accepted) == 1
     # And the next run does not try it again
     assert sweep.run(LocalLambdaContext(timeout_seconds=300)).examined == 0
 
 
 def test_the_sweep_counts_what_it_examined_and_rescued_as_its_alarm_reads_them(
-    local_services: LocalFunctions,
-    service_catalog: ServiceCatalogEndpoint,
-    interpreter: StepFunctionsInterpreter,
-    engine_state_machines: dict[str, str],
-    engine: Engine,
+    scene: Scene,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given a lost status change, and the scheduled entry point running over the engine's state machines
-    lost_status_change(interpreter, engine_state_machines, service_catalog, engine)
-    monkeypatch.setattr(
-        local_services.module("SweepFunction"), "sweep", sweep_over(local_services, engine_state_machines)
-    )
+    lost_status_change(scene)
+    monkeypatch.setattr(scene.lambdas.module("SweepFunction"), "sweep", sweep_over(scene))
     capsys.readouterr()
     # When the schedule invokes it
-    local_services.handler("SweepFunction")(
+    scene.lambdas.handler("SweepFunction")(
         {"source": "aws.events", "detail-type": "Scheduled Event"}, LocalLambdaContext(timeout_seconds=300)
     )
     # Then the run's metrics are in the namespace, under the dimension, the template's alarm reads

@@ -67,3 +67,11 @@ def test_the_dashboard_table_names_every_widget_of_the_dashboard() -> None:
         w["properties"]["title"] for w in rendered_dashboard(TEMPLATE, watching)["widgets"] if w["type"] != "text"
     }
     assert listed == titles
+
+
+def test_the_layout_names_every_module_of_the_package() -> None:
+    section = README[README.index("## Layout and development") :]
+    layout = section[section.index("```text") : section.index("```", section.index("```text") + 3)]
+    package = Path(__file__).resolve().parents[2] / "src" / "engine_result_notifier"
+    modules = {path.name for path in package.rglob("*.py") if path.name != "__init__.py"}
+    assert modules - set(re.findall(r"\w+\.py", layout)) == set()
