@@ -37,7 +37,22 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 """The interpreter measured, as the default figures file names it."""
 TABLE_NAME = "engine-result-notifier-bench"
-TARGETS = {"cold_init_ratio": 1.45, "peak_memory_mib": 80.0, "warm_path_ratio": 1.2}
+TARGETS = {"cold_init_ratio": 1.15, "peak_memory_mib": 80.0, "warm_path_ratio": 1.05}
+IMPORT_GROUPS = {
+    "the tracer (X-Ray SDK, the asyncio and wrapt it loads, Powertools' tracing)": (
+        "aws_xray_sdk",
+        "asyncio",
+        "_asyncio",
+        "wrapt",
+        "aws_lambda_powertools.tracing",
+    ),
+    "the package's wiring (its clients, as the baseline creates them, and the delivery)": (
+        "engine_result_notifier.handlers.cold_start",
+    ),
+    "the package's own modules": ("engine_result_notifier",),
+    "Powertools' logger, metrics and idempotency": ("aws_lambda_powertools", "typing_extensions", "jmespath"),
+}
+"""What the notifier's cold start imports beyond the baseline's, in groups (the first group a module is in)."""
 
 
 @dataclass
@@ -66,11 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     with udp_sink() as xray_daemon, local_servers() as urls:
         environment = lambda_environment(urls, xray_daemon)
         cold = cold_starts(environment, runs)
+        breakdown = import_breakdown(environment)
         warm_figures, requests = warm_path(environment, warm)
     figures: dict[str, Any] = {
         "machine": machine(),
         "runs": {"cold": runs, "warm": warm},
         **cold,
+        "cold_import_beyond_baseline_ms": breakdown,
         **warm_figures,
         **requests,
         "artifact_zipped_bytes": None if arguments.quick else artifact_size(),
@@ -182,6 +199,46 @@ def child(kind: str, record_id: str, environment: dict[str, str]) -> dict[str, f
     )
     figures: dict[str, float] = json.loads(completed.stderr.strip().splitlines()[-1])
     return figures
+
+
+def import_breakdown(environment: dict[str, str]) -> dict[str, float]:
+    """Where the notifier's extra cold-start time goes: ``python -X importtime`` of each kind's fresh process, the
+    self time of every module the baseline does not import, in ``IMPORT_GROUPS`` (ms; importtime's own overhead
+    included, so the sum runs above the difference of the medians)."""
+    imports = {kind: imported_modules(kind, environment) for kind in ("notifier", "baseline")}
+    breakdown = dict.fromkeys([*IMPORT_GROUPS, "other"], 0.0)
+    for module, self_us in imports["notifier"].items():
+        if module in imports["baseline"]:
+            continue
+        group = next(
+            (name for name, prefixes in IMPORT_GROUPS.items() if any(_within(module, prefix) for prefix in prefixes)),
+            "other",
+        )
+        breakdown[group] += self_us / 1000
+    return breakdown
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(f"{package}.")
+
+
+def imported_modules(kind: str, environment: dict[str, str]) -> dict[str, int]:
+    """Each module a fresh process of this kind imports, with its self time in microseconds."""
+    completed = subprocess.run(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-X", "importtime", "-m", "bench.child", kind, f"imports-{kind}"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    modules = {}
+    for line in completed.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line and "self [us]" not in line:
+            self_us, _, name = line.removeprefix("import time:").split("|")
+            modules[name.strip()] = int(self_us)
+    return modules
 
 
 # Warm path and request counts: in this process, the handler imported once as in a warm container.
@@ -331,6 +388,8 @@ def table(figures: dict[str, Any]) -> str:
     lines.insert(1, "-+-".join("-" * width for width in widths))
     info = figures["machine"]
     runs = figures["runs"]
+    lines.append("\ncold start, imported beyond the baseline's (python -X importtime, self times, ms):")
+    lines.extend(f"  {ms:6.1f}  {group}" for group, ms in figures["cold_import_beyond_baseline_ms"].items())
     lines.append(
         f"\n{info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['platform']}, {info['date']}; "
         f"{runs['cold']} cold runs and {runs['warm']} warm notifications of each kind, medians [min-max]"
