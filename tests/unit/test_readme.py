@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from engine_result_notifier.errors import RETRYABLE_ERROR_NAMES, TERMINAL_ERROR_NAMES
 from local_aws.template import functions
 from tests.conftest import SAMPLE_FUNCTIONS, TEMPLATE
 from tests.dashboard import rendered_dashboard
@@ -75,3 +76,10 @@ def test_the_layout_names_every_module_of_the_package() -> None:
     package = Path(__file__).resolve().parents[2] / "src" / "engine_result_notifier"
     modules = {path.name for path in package.rglob("*.py") if path.name != "__init__.py"}
     assert modules - set(re.findall(r"\w+\.py", layout)) == set()
+
+
+def test_the_errors_table_says_which_errors_are_final_and_which_retryable_as_the_errors_module_does() -> None:
+    rows = table_after("| error (the name `Retry` / `Catch` match) | when | what to do |")
+    said = {error.split(" ")[0]: what_to_do for error, _, what_to_do in rows}
+    assert {name for name, what_to_do in said.items() if what_to_do.startswith("terminal")} == set(TERMINAL_ERROR_NAMES)
+    assert {name for name, what_to_do in said.items() if what_to_do == "retry"} == set(RETRYABLE_ERROR_NAMES)
