@@ -12,15 +12,22 @@ integration gives it:
   runtime's error payload ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` as a JSON string.
 
 ``status_change_event`` turns ``DescribeExecution`` into the "Execution Status Change" event EventBridge
-delivers for it. Known differences from the service (moto 5.2.5): ``GetExecutionHistory`` ignores
-``reverseOrder``, ``maxResults`` and ``nextToken`` and returns every event, oldest first; ``StopExecution`` does
-not interrupt a task that is running, and the interpreter records that task's late result before
-``ExecutionAborted``, where Step Functions records none. ``hold`` and ``keep_late_results_out`` give a test the
-service's behaviour: the task is held until the stop, and its late result is left out of the history.
+delivers for it. Known differences from the service (moto 5.2.5), and what is done about them here:
+
+- ``GetExecutionHistory`` ignores ``reverseOrder``, ``maxResults`` and ``nextToken`` and returns every event,
+  oldest first: while the interpreter runs, it pages as the service does (``maxResults`` 1 to 1,000, 100 by
+  default; newest first with ``reverseOrder``; an opaque ``nextToken`` until the last page).
+- ``ListExecutions`` pages, newest first by start date, but gives no ``stopDate`` for a ``TIMED_OUT``
+  execution: while the interpreter runs, it does, as the service does for every execution that ended.
+- ``StopExecution`` does not interrupt a task that is running, and the interpreter records that task's late
+  result before ``ExecutionAborted``, where Step Functions records none. ``hold`` and ``keep_late_results_out``
+  give a test the service's behaviour: the task is held until the stop, and its late result is left out of the
+  history.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import threading
@@ -33,8 +40,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from moto.core.responses import ActionResult
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+from moto.stepfunctions.responses import StepFunctionResponse
 
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.template import LOCAL_ACCOUNT, LOCAL_REGION
@@ -64,13 +73,19 @@ class StepFunctionsInterpreter:
         _configure(self._moto_url, {"stepfunctions": {"execute_state_machine": True}})
         original_invoke = lambda_eval_utils.execute_lambda_function_integration
         original_history = StepFunctionsParserBackend.get_execution_history
+        original_history_page = StepFunctionResponse.get_execution_history
+        original_listing = StepFunctionResponse.list_executions
         lambda_eval_utils.execute_lambda_function_integration = self._invoke
         StepFunctionsParserBackend.get_execution_history = self._history_without_late_results(original_history)  # type: ignore[method-assign]
+        StepFunctionResponse.get_execution_history = _history_paged_as_the_service_pages  # type: ignore[method-assign,assignment]
+        StepFunctionResponse.list_executions = _with_every_stop_date(original_listing)  # type: ignore[method-assign,assignment]
         try:
             yield self
         finally:
             lambda_eval_utils.execute_lambda_function_integration = original_invoke
             StepFunctionsParserBackend.get_execution_history = original_history  # type: ignore[method-assign]
+            StepFunctionResponse.get_execution_history = original_history_page  # type: ignore[method-assign]
+            StepFunctionResponse.list_executions = original_listing  # type: ignore[method-assign]
             _configure(self._moto_url, {"stepfunctions": {"execute_state_machine": False}})
 
     @contextlib.contextmanager
@@ -152,9 +167,9 @@ class StepFunctionsInterpreter:
         return self.wait(self.start(state_machine_arn, execution_input, name))
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
-        """Every history event, oldest first."""
-        events: list[dict[str, Any]] = self.client.get_execution_history(executionArn=execution_arn)["events"]
-        return events
+        """Every history event, oldest first, page by page."""
+        pages = self.client.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+        return [dict(event) for page in pages for event in page["events"]]
 
     def _invoke(self, env: Any, parameters: dict[str, Any], region: str, state_credentials: Any) -> None:
         """moto's ``execute_lambda_function_integration``, run in-process as the Lambda integration would."""
@@ -281,3 +296,50 @@ def _configure(moto_url: str, config: Mapping[str, Any]) -> None:
     )
     with urllib.request.urlopen(request, timeout=10):  # noqa: S310
         pass
+
+
+HISTORY_PAGE_DEFAULT = 100
+HISTORY_PAGE_MAX = 1000
+
+
+def _history_paged_as_the_service_pages(response: Any) -> ActionResult:
+    """``GetExecutionHistory`` as Step Functions answers it: one page of ``maxResults`` events, oldest first or,
+    with ``reverseOrder``, newest first, and a ``nextToken`` while more follow."""
+    execution_arn = response._get_param("executionArn")  # noqa: SLF001 (moto's request, as its own methods read it)
+    page_size = response._get_int_param("maxResults") or HISTORY_PAGE_DEFAULT  # noqa: SLF001
+    if not 1 <= page_size <= HISTORY_PAGE_MAX:
+        page_size = HISTORY_PAGE_DEFAULT if page_size == 0 else HISTORY_PAGE_MAX
+    events = list(response.stepfunction_backend.get_execution_history(execution_arn)["events"])
+    events.sort(key=lambda event: int(event["id"]), reverse=bool(response._get_param("reverseOrder")))  # noqa: SLF001
+    start = _offset(response._get_param("nextToken"), execution_arn)  # noqa: SLF001
+    page: dict[str, Any] = {"events": events[start : start + page_size]}
+    if start + page_size < len(events):
+        page["nextToken"] = _token(start + page_size, execution_arn)
+    return ActionResult(page)
+
+
+def _token(offset: int, execution_arn: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([offset, execution_arn]).encode()).decode()
+
+
+def _offset(token: str | None, execution_arn: str) -> int:
+    if not token:
+        return 0
+    offset, arn = json.loads(base64.urlsafe_b64decode(token))
+    if arn != execution_arn:
+        raise ValueError("a nextToken of another execution's history (the service answers InvalidToken)")
+    return int(offset)
+
+
+def _with_every_stop_date(original: Callable[[Any], ActionResult]) -> Callable[[Any], ActionResult]:
+    """moto's ``ListExecutions``, with the ``stopDate`` it leaves out for a ``TIMED_OUT`` execution."""
+
+    def list_executions(response: Any) -> ActionResult:
+        result = original(response)
+        listing: dict[str, Any] = result.result  # type: ignore[assignment]
+        for item in listing["executions"]:
+            if item["status"] == "TIMED_OUT" and "stopDate" not in item:
+                item["stopDate"] = response.stepfunction_backend.describe_execution(item["executionArn"]).stop_date
+        return result
+
+    return list_executions
