@@ -24,7 +24,11 @@ DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 14 * 24 * 3600
 """Fourteen days: a delivery redriven from the dead-letter queue within its retention is still a duplicate."""
 DEFAULT_SERVICE_CATALOG_MAX_ATTEMPTS = 4
 DEFAULT_SWEEP_LOOK_BACK_HOURS = 48
-"""Longer than the safety net's asynchronous retries (6 hours) and EventBridge's own (24 hours)."""
+"""Longer than EventBridge's own retries of a delivery to Lambda (24 hours); shorter than the idempotency records
+live, so that no execution the sweep may examine has a record that expired."""
+DEFAULT_SWEEP_MIN_AGE_MINUTES = 10
+"""Longer than the safety net's own attempts at a status change: Lambda retries a function error twice, about one
+and two minutes after the first attempt; the rest is margin for delivery and the attempts themselves."""
 DEFAULT_SWEEP_MAX_EXECUTIONS = 50
 _FUNCTION_NAME_MAX_LENGTH = 64
 
@@ -66,6 +70,9 @@ class Settings:
     engine_state_machine_arns: tuple[str, ...] = field(default=())
     """The sweep's state machines (``ENGINE_STATE_MACHINE_ARNS``, comma-separated)."""
     sweep_look_back_hours: int = DEFAULT_SWEEP_LOOK_BACK_HOURS
+    """The sweep examines executions that stopped within this many hours, whenever they started."""
+    sweep_min_age_minutes: int = DEFAULT_SWEEP_MIN_AGE_MINUTES
+    """The sweep leaves alone what stopped less than this many minutes ago: the safety net may still be at it."""
     sweep_max_executions: int = DEFAULT_SWEEP_MAX_EXECUTIONS
     """Executions one sweep run examines at most; the next run continues."""
     dead_letter_queue_url: str = ""
@@ -77,7 +84,7 @@ class Settings:
         table_name = environ.get("IDEMPOTENCY_TABLE_NAME", "").strip()
         if not table_name:
             raise InvalidSettingError("IDEMPOTENCY_TABLE_NAME must name the idempotency DynamoDB table")
-        return cls(
+        settings = cls(
             idempotency_table_name=table_name,
             entry_points=EntryPoints(
                 **{role: _function_name(environ, variable) for role, variable in ENTRY_POINT_VARIABLES.items()}
@@ -95,9 +102,22 @@ class Settings:
             ),
             engine_state_machine_arns=_state_machine_arns(environ, "ENGINE_STATE_MACHINE_ARNS"),
             sweep_look_back_hours=_integer(environ, "SWEEP_LOOK_BACK_HOURS", DEFAULT_SWEEP_LOOK_BACK_HOURS, 7, 24 * 89),
+            sweep_min_age_minutes=_integer(environ, "SWEEP_MIN_AGE_MINUTES", DEFAULT_SWEEP_MIN_AGE_MINUTES, 5, 24 * 60),
             sweep_max_executions=_integer(environ, "SWEEP_MAX_EXECUTIONS", DEFAULT_SWEEP_MAX_EXECUTIONS, 1, 1000),
             dead_letter_queue_url=environ.get("DEAD_LETTER_QUEUE_URL", "").strip(),
         )
+        if settings.sweep_look_back_hours * 3600 >= settings.idempotency_expires_after_seconds:
+            raise InvalidSettingError(
+                f"SWEEP_LOOK_BACK_HOURS ({settings.sweep_look_back_hours} hours) must be shorter than the idempotency "
+                f"records live, IDEMPOTENCY_EXPIRES_AFTER_SECONDS ({settings.idempotency_expires_after_seconds} s): "
+                "an execution examined again after its record expired would be notified a second time"
+            )
+        if settings.sweep_min_age_minutes >= settings.sweep_look_back_hours * 60:
+            raise InvalidSettingError(
+                f"SWEEP_MIN_AGE_MINUTES ({settings.sweep_min_age_minutes}) must be shorter than SWEEP_LOOK_BACK_HOURS "
+                f"({settings.sweep_look_back_hours} hours), or the sweep would examine nothing"
+            )
+        return settings
 
 
 def _function_name(environ: Mapping[str, str], name: str) -> str:

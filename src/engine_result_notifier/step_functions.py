@@ -20,18 +20,22 @@ if TYPE_CHECKING:
 HISTORY_PAGE_SIZE = 200
 HISTORY_MAX_PAGES = 5
 """The newest 1,000 events at most: a notify task is an execution's last step, so it is in the first page."""
-LIST_PAGE_SIZE = 100
+LIST_PAGE_SIZE = 1000
+"""The most ``ListExecutions`` gives a page."""
 _GONE = "ExecutionDoesNotExist"
 
 
 @dataclass(frozen=True, slots=True)
 class ExecutionSummary:
-    """An ended execution as ``ListExecutions`` gives it."""
+    """An execution as ``ListExecutions`` gives it."""
 
     execution_arn: str
     name: str
     status: str
     start_date: datetime
+    stop_date: datetime | None
+    """None while it runs."""
+    redrive_count: int = 0
 
 
 def new_client() -> SFNClient:
@@ -80,28 +84,29 @@ def recent_history(
     return events
 
 
-def ended_executions(
-    client: SFNClient, state_machine_arn: str, status: str, started_after: datetime
+def executions_started_since(
+    client: SFNClient, state_machine_arn: str, since: datetime | None
 ) -> Iterator[ExecutionSummary]:
-    """The state machine's executions that ended with this status and started after a moment, newest first: pages
-    are read only as far back as that moment."""
+    """The state machine's executions, whatever their status, newest first by start date (the only order
+    ``ListExecutions`` has), read page by page only as far back as ``since`` (None: all Step Functions keeps)."""
     next_token: str | None = None
     while True:
-        page_arguments: dict[str, Any] = {
-            "stateMachineArn": state_machine_arn,
-            "statusFilter": status,
-            "maxResults": LIST_PAGE_SIZE,
-        }
+        page_arguments: dict[str, Any] = {"stateMachineArn": state_machine_arn, "maxResults": LIST_PAGE_SIZE}
         if next_token:
             page_arguments["nextToken"] = next_token
         page = _call(client.list_executions, **page_arguments)
         if page is None:  # the state machine itself is gone
             return
         for execution in page["executions"]:
-            if execution["startDate"] < started_after:
+            if since is not None and execution["startDate"] < since:
                 return
             yield ExecutionSummary(
-                execution["executionArn"], execution["name"], execution["status"], execution["startDate"]
+                execution_arn=execution["executionArn"],
+                name=execution["name"],
+                status=execution["status"],
+                start_date=execution["startDate"],
+                stop_date=execution.get("stopDate"),
+                redrive_count=int(execution.get("redriveCount", 0)),
             )
         next_token = page.get("nextToken")
         if not next_token:

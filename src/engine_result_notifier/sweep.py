@@ -1,21 +1,34 @@
 """The sweep: find engine executions whose end no status-change event reported, and rescue them.
 
 EventBridge delivers Step Functions status changes best effort, and a delivery whose retries all failed waits in
-the dead-letter queue. On a schedule, the sweep lists each engine state machine's executions that ended FAILED,
-TIMED_OUT or ABORTED and started within the look-back window (newest first, stopping at the window's start), and
-rescues each one it has not examined before, exactly as the safety net would: through the same rescue and the
-same idempotency key, so a record already notified is never notified again.
+the dead-letter queue. On a schedule, the sweep examines every execution of each watched state machine that
+stopped ``FAILED``, ``TIMED_OUT`` or ``ABORTED`` within the look-back window, whenever it started, and rescues
+each one not examined before, exactly as the safety net would: through the same rescue and the same idempotency
+key, so a record already notified is never notified again. What stopped less than ``SWEEP_MIN_AGE_MINUTES`` ago
+is left to the safety net, which may still be at it, and found by a later run.
 
-It remembers what it examined in one item per state machine of the idempotency table (execution names, pruned as
-they leave the window), so a run that finds nothing new costs one ``GetItem`` and three ``ListExecutions`` pages
-per state machine, and reads no execution again. Work per run is bounded (``SWEEP_MAX_EXECUTIONS`` and the
-invocation's remaining time); what is left is picked up by the next run, oldest first.
+``ListExecutions`` has one order, newest first by start date, and no filter on the stop date. So for each state
+machine the sweep remembers two things, in one small item of the idempotency table:
+
+- a watermark: every execution that stopped at or before it (in the order of stop date, then ARN) was examined;
+- a horizon: no execution the sweep has still to examine started before it. It is the earliest start of the
+  executions running at the last run (one that stops later was running then, or started since) and of those that
+  had stopped but were not examined yet.
+
+A run lists back to the horizon only (everything Step Functions keeps, the first time), so a run that finds
+nothing new costs one ``GetItem`` and the ``ListExecutions`` pages of what started since the horizon: one page
+per state machine while fewer than 1,000 did. Each execution examined is recorded at once in an item of its own
+(with a time to live), written only if absent: a run cut off by its deadline loses nothing, and two runs at once
+cannot undo each other's work. Any failure at one execution stays at that execution; one state machine whose
+listing fails does not stop the others; the budget (``SWEEP_MAX_EXECUTIONS`` and the invocation's time) is
+shared among the state machines in turn.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +41,7 @@ from engine_result_notifier.errors import (
     TERMINAL_ERRORS,
     IdempotencyStoreUnavailableError,
     RescueFailedError,
+    StepFunctionsUnavailableError,
 )
 from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES
 from engine_result_notifier.models import Outcome
@@ -43,21 +57,59 @@ if TYPE_CHECKING:
     from engine_result_notifier.step_functions import ExecutionSummary
 
 SWEEP_KEY_PREFIX = "engine-result-sweep#"
-"""The sweep's items in the idempotency table, one per state machine: apart from Powertools' own keys."""
+"""The sweep's items in the idempotency table, apart from Powertools' own keys: one per state machine (its
+watermark and horizon) and one per execution examined (``#`` and its redrive count after the ARN)."""
 TIME_TO_STOP_MS = 20_000
 """Room left at the end of an invocation: no new execution is started with less."""
+BATCH_GET_MAX_KEYS = 100
+"""The most keys one ``BatchGetItem`` takes."""
+NEEDS_A_PERSON = "NEEDS_A_PERSON"
+"""What the sweep records for an execution it could not rescue: the log and the alarm name it, and it is not tried
+again (a person uses the operators' ``rescue``)."""
+GONE = "GONE"
+"""What the sweep records for an execution Step Functions no longer has."""
+_RUNNING_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
 
 
 @dataclass(frozen=True, slots=True)
 class SweepReport:
-    """What one run did: executions examined, records rescued (a call made), and those left for the next run."""
+    """What one run did: executions examined, records rescued (a call made), executions that need a person, and
+    those left for the next run."""
 
     examined: int
     rescued: int
     remaining: int
+    needing_a_person: int = 0
 
     def to_response(self) -> dict[str, int]:
-        return {"examined": self.examined, "rescued": self.rescued, "remaining": self.remaining}
+        return {
+            "examined": self.examined,
+            "rescued": self.rescued,
+            "remaining": self.remaining,
+            "needingAPerson": self.needing_a_person,
+        }
+
+
+@dataclass
+class _StateMachinePass:
+    """One state machine in one run: what its memory said, what its listing showed, and how far the run got."""
+
+    state_machine_arn: str
+    version: int
+    watermark: str
+    candidates: list[ExecutionSummary]
+    """Stopped within the window, old enough, past the watermark: in stop order."""
+    horizon: datetime | None
+    """Where this run's listing stopped (None: it read everything Step Functions keeps)."""
+    holding_the_horizon: list[datetime]
+    """The starts of the executions running now and of those stopped but not to be examined this run."""
+    listed: int
+    """How many executions the listing gave."""
+    done: list[bool | None] = field(default_factory=list)
+    """Per candidate: examined (by any run), not examined, or not known yet (its item not read)."""
+
+    def __post_init__(self) -> None:
+        self.done = [None] * len(self.candidates)
 
 
 class Sweep:
@@ -76,76 +128,150 @@ class Sweep:
         self._dynamodb = dynamodb_client
 
     def run(self, context: LambdaContext, now: datetime | None = None) -> SweepReport:
-        """Examine what ended since the window's start and was not examined before; rescue it."""
+        """Examine what stopped within the window and was not examined before; rescue it."""
         now = now or datetime.now(UTC)
-        window_start = now - timedelta(hours=self._settings.sweep_look_back_hours)
-        budget = self._settings.sweep_max_executions
-        examined = rescued = remaining = 0
-        failed_for_good: list[str] = []
+        passes: list[_StateMachinePass] = []
+        needing_a_person: list[str] = []
         for state_machine_arn in self._settings.engine_state_machine_arns:
-            recalled = self._recall(state_machine_arn)
-            memory = dict(recalled)
-            new = sorted(
-                (e for e in self._ended(state_machine_arn, window_start) if e.name not in memory),
-                key=lambda execution: execution.start_date,
-            )
-            for execution in new:
-                if budget == 0 or context.get_remaining_time_in_millis() < TIME_TO_STOP_MS:
-                    remaining += 1
-                    continue
-                budget -= 1
-                examined += 1
-                outcome = self._rescue(execution, context, failed_for_good)
-                if outcome is not None:
-                    memory[execution.name] = int(execution.start_date.timestamp())
-                if outcome == Outcome.NOTIFIED.value:
-                    rescued += 1
-            kept = {name: start for name, start in memory.items() if start >= window_start.timestamp()}
-            if kept != recalled:
-                self._remember(state_machine_arn, kept, now)
+            try:
+                passes.append(self._plan(state_machine_arn, now))
+            except (StepFunctionsUnavailableError, IdempotencyStoreUnavailableError) as error:
+                logger.warning(
+                    "State machine not swept this run; the next one retries",
+                    state_machine_arn=state_machine_arn,
+                    reason=str(error),
+                )
+            except Exception as error:  # noqa: BLE001 (one state machine never stops the others: logged, raised at the end)
+                logger.exception(
+                    "State machine cannot be swept; it needs a person", state_machine_arn=state_machine_arn
+                )
+                needing_a_person.append(f"{state_machine_arn} ({type(error).__name__})")
+        examined, rescued = self._examine_in_turn(passes, context, now, needing_a_person)
+        remaining = sum(done is not True for sweep_pass in passes for done in sweep_pass.done)
+        for sweep_pass in passes:
+            try:
+                self._remember(sweep_pass, now)
+            except IdempotencyStoreUnavailableError as error:
+                logger.warning(
+                    "The sweep's memory of a state machine was not moved; the next run reads its executions' own",
+                    state_machine_arn=sweep_pass.state_machine_arn,
+                    reason=str(error),
+                )
         metrics.add_metric(name="ExecutionsExamined", unit=MetricUnit.Count, value=examined)
         metrics.add_metric(name="RecordsRescued", unit=MetricUnit.Count, value=rescued)
-        report = SweepReport(examined=examined, rescued=rescued, remaining=remaining)
-        logger.info("Sweep done", examined=examined, rescued=rescued, remaining=remaining)
-        if failed_for_good:
+        metrics.add_metric(name="ExecutionsNeedingAPerson", unit=MetricUnit.Count, value=len(needing_a_person))
+        report = SweepReport(examined, rescued, remaining, len(needing_a_person))
+        logger.info(
+            "Sweep done",
+            examined=examined,
+            rescued=rescued,
+            remaining=remaining,
+            needing_a_person=len(needing_a_person),
+        )
+        if needing_a_person:
             raise RescueFailedError(
-                f"{len(failed_for_good)} ended execution(s) could not be rescued and need a person: "
-                + ", ".join(failed_for_good)
+                f"{len(needing_a_person)} ended execution(s) or state machine(s) could not be rescued and need a "
+                "person: " + ", ".join(needing_a_person)
             )
         return report
 
-    def _ended(self, state_machine_arn: str, window_start: datetime) -> list[ExecutionSummary]:
-        return [
-            execution
-            for status in sorted(FAILED_EXECUTION_STATUSES)
-            for execution in step_functions.ended_executions(
-                self._step_functions, state_machine_arn, status, window_start
-            )
-        ]
+    # What to examine.
 
-    def _rescue(self, execution: ExecutionSummary, context: LambdaContext, failed_for_good: list[str]) -> str | None:
-        """Rescue one execution; its outcome, or None if it must be examined again (a passing failure)."""
+    def _plan(self, state_machine_arn: str, now: datetime) -> _StateMachinePass:
+        """Read the state machine's memory and list what started since its horizon."""
+        item = self._get_item(_state_machine_key(state_machine_arn))
+        version = int(item["version"]["N"]) if "version" in item else 0
+        watermark = item.get("watermark", {}).get("S", "")
+        horizon = datetime.fromtimestamp(int(item["horizon"]["N"]), UTC) if "horizon" in item else None
+        window_start = now - timedelta(hours=self._settings.sweep_look_back_hours)
+        settled_before = now - timedelta(minutes=self._settings.sweep_min_age_minutes)
+        candidates: list[ExecutionSummary] = []
+        holding_the_horizon: list[datetime] = []
+        listed = 0
+        for execution in step_functions.executions_started_since(self._step_functions, state_machine_arn, horizon):
+            listed += 1
+            if execution.status in _RUNNING_STATUSES or execution.stop_date is None:
+                holding_the_horizon.append(execution.start_date)
+            elif (
+                execution.status not in FAILED_EXECUTION_STATUSES
+                or execution.stop_date < window_start
+                or _stop_key(execution) <= watermark
+            ):
+                continue  # it succeeded, or it left the window, or it was examined
+            elif execution.stop_date > settled_before:
+                holding_the_horizon.append(execution.start_date)  # the safety net may still be at it
+            else:
+                candidates.append(execution)
+        candidates.sort(key=_stop_key)
+        return _StateMachinePass(
+            state_machine_arn, version, watermark, candidates, horizon, holding_the_horizon, listed
+        )
+
+    def _examine_in_turn(
+        self, passes: Sequence[_StateMachinePass], context: LambdaContext, now: datetime, needing_a_person: list[str]
+    ) -> tuple[int, int]:
+        """Examine the candidates not examined before, one state machine after the other in turn, while the
+        budget and the invocation's time last; the executions examined and the records rescued."""
+        budget = self._settings.sweep_max_executions
+        examined = rescued = 0
+        turns = [self._not_examined(sweep_pass) for sweep_pass in passes]
+        for turn in itertools.chain.from_iterable(itertools.zip_longest(*turns)):
+            if turn is None:
+                continue
+            if budget == 0 or context.get_remaining_time_in_millis() < TIME_TO_STOP_MS:
+                break
+            sweep_pass, index = turn
+            budget -= 1
+            examined += 1
+            execution = sweep_pass.candidates[index]
+            outcome = self._rescue(execution, context, now, needing_a_person)
+            if outcome is not None and self._recorded_now(execution, outcome):
+                sweep_pass.done[index] = True
+            if outcome == Outcome.NOTIFIED.value:
+                rescued += 1
+        return examined, rescued
+
+    def _not_examined(self, sweep_pass: _StateMachinePass) -> Iterator[tuple[_StateMachinePass, int]]:
+        """The candidates no run has examined, in stop order; their items are read a batch at a time, as needed."""
+        for start in range(0, len(sweep_pass.candidates), BATCH_GET_MAX_KEYS):
+            batch = sweep_pass.candidates[start : start + BATCH_GET_MAX_KEYS]
+            try:
+                recorded = self._recorded(batch)
+            except IdempotencyStoreUnavailableError as error:
+                logger.warning(
+                    "The sweep's memory could not be read; this state machine waits for the next run",
+                    state_machine_arn=sweep_pass.state_machine_arn,
+                    reason=str(error),
+                )
+                return
+            for offset, execution in enumerate(batch):
+                sweep_pass.done[start + offset] = _execution_key(execution) in recorded
+                if not sweep_pass.done[start + offset]:
+                    yield sweep_pass, start + offset
+
+    def _rescue(
+        self, execution: ExecutionSummary, context: LambdaContext, now: datetime, needing_a_person: list[str]
+    ) -> str | None:
+        """Rescue one execution; its outcome, or None if a later run must examine it again (a passing failure)."""
         try:
             change = self._rescuer.describe(execution.execution_arn)
             if change is None:
-                return "GONE"
+                return GONE
             result = self._rescuer.execution(change, context)
         except PASSING_ERRORS as error:
-            logger.warning(
-                "Execution not rescued this run; the next one retries",
-                execution_arn=execution.execution_arn,
-                error_type=type(error).__name__,
-            )
-            return None
+            if execution.stop_date is not None and execution.stop_date > now - self._retry_for():
+                logger.warning(
+                    "Execution not rescued this run; the next one retries",
+                    execution_arn=execution.execution_arn,
+                    error_type=type(error).__name__,
+                )
+                return None
+            return self._needs_a_person(execution, error, needing_a_person, "retried for half the look-back window")
         except TERMINAL_ERRORS as error:
-            logger.error(
-                "Execution cannot be rescued; its record needs a person",
-                execution_arn=execution.execution_arn,
-                error_type=type(error).__name__,
-                reason=str(error),
-            )
-            failed_for_good.append(execution.execution_arn)
-            return "FAILED_FOR_GOOD"
+            return self._needs_a_person(execution, error, needing_a_person, str(error))
+        except Exception as error:  # noqa: BLE001 (one execution never stops the others: logged, recorded, alarmed)
+            logger.exception("Unexpected error rescuing an execution", execution_arn=execution.execution_arn)
+            return self._needs_a_person(execution, error, needing_a_person, "an unexpected error")
         finally:
             _flush_record_metrics()
             logger.remove_keys(["execution_arn", "record_id", "operation", "status"])
@@ -157,35 +283,146 @@ class Sweep:
             )
         return result.outcome
 
-    def _recall(self, state_machine_arn: str) -> dict[str, int]:
-        """The executions of this state machine examined before (name: start, epoch seconds)."""
-        try:
-            item = self._dynamodb.get_item(
-                TableName=self._settings.idempotency_table_name, Key=_key(state_machine_arn), ConsistentRead=True
-            ).get("Item", {})
-        except (ClientError, BotoCoreError) as error:
-            raise IdempotencyStoreUnavailableError(
-                f"the sweep's memory could not be read ({type(error).__name__})"
-            ) from error
-        examined: Mapping[str, Any] = item.get("examined", {}).get("M", {})
-        return {name: int(value["N"]) for name, value in examined.items()}
+    def _retry_for(self) -> timedelta:
+        """How long after its stop an execution that keeps failing in passing ways is retried before a person is
+        called: half the look-back window, so that the alarm comes while the sweep still sees it."""
+        return timedelta(hours=self._settings.sweep_look_back_hours / 2)
 
-    def _remember(self, state_machine_arn: str, kept: dict[str, int], now: datetime) -> None:
-        """Store the executions examined within the window."""
-        expires = int((now + timedelta(hours=self._settings.sweep_look_back_hours * 2)).timestamp())
+    @staticmethod
+    def _needs_a_person(
+        execution: ExecutionSummary, error: BaseException, needing_a_person: list[str], why: str
+    ) -> str:
+        logger.error(
+            "Execution cannot be rescued; its record needs a person",
+            execution_arn=execution.execution_arn,
+            error_type=type(error).__name__,
+            reason=why,
+        )
+        needing_a_person.append(f"{execution.execution_arn} ({type(error).__name__})")
+        return NEEDS_A_PERSON
+
+    # The memory.
+
+    def _remember(self, sweep_pass: _StateMachinePass, now: datetime) -> None:
+        """Move the state machine's watermark past the candidates examined in stop order without a gap, and its
+        horizon to the earliest start still to be seen (to now, if nothing is); written only over the version this
+        run read, and not at all when the run changed nothing."""
+        watermark = sweep_pass.watermark
+        for execution, done in zip(sweep_pass.candidates, sweep_pass.done, strict=True):
+            if done is not True:
+                break
+            watermark = _stop_key(execution)
+        after_the_watermark = [e.start_date for e in sweep_pass.candidates if _stop_key(e) > watermark]
+        horizon = min([now, *sweep_pass.holding_the_horizon, *after_the_watermark])
+        if watermark == sweep_pass.watermark and sweep_pass.horizon is not None and sweep_pass.listed == 0:
+            return  # nothing started since the horizon, nothing examined: the memory holds as it is
+        item: dict[str, Any] = {
+            **_key(_state_machine_key(sweep_pass.state_machine_arn)),
+            "watermark": {"S": watermark},
+            "horizon": {"N": str(int(horizon.timestamp()))},
+            "version": {"N": str(sweep_pass.version + 1)},
+            "expiration": {"N": str(int((now + self._window() * 2).timestamp()))},
+        }
+        try:
+            self._dynamodb.put_item(
+                TableName=self._settings.idempotency_table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(id) OR version = :read",
+                ExpressionAttributeValues={":read": {"N": str(sweep_pass.version)}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise _unavailable("written", error) from error
+            logger.info(
+                "Another sweep run moved this state machine's memory first; its memory stands",
+                state_machine_arn=sweep_pass.state_machine_arn,
+            )
+        except BotoCoreError as error:
+            raise _unavailable("written", error) from error
+
+    def _recorded_now(self, execution: ExecutionSummary, outcome: str) -> bool:
+        """Record one execution as examined (unless a run at the same time did first); whether it is recorded."""
+        try:
+            self._record(execution, outcome)
+        except IdempotencyStoreUnavailableError as error:
+            logger.warning(
+                "Execution examined but not recorded; the next run examines it again (no second call: the record's "
+                "notification is kept apart)",
+                execution_arn=execution.execution_arn,
+                reason=str(error),
+            )
+            return False
+        return True
+
+    def _record(self, execution: ExecutionSummary, outcome: str) -> None:
+        stopped = execution.stop_date or datetime.now(UTC)
+        expires = stopped + self._window() + timedelta(days=1)
         try:
             self._dynamodb.put_item(
                 TableName=self._settings.idempotency_table_name,
                 Item={
-                    **_key(state_machine_arn),
-                    "examined": {"M": {name: {"N": str(start)} for name, start in kept.items()}},
-                    "expiration": {"N": str(expires)},
+                    **_key(_execution_key(execution)),
+                    "outcome": {"S": outcome},
+                    "expiration": {"N": str(int(expires.timestamp()))},
                 },
+                ConditionExpression="attribute_not_exists(id)",
             )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise _unavailable("written", error) from error
+        except BotoCoreError as error:
+            raise _unavailable("written", error) from error
+
+    def _recorded(self, executions: Sequence[ExecutionSummary]) -> set[str]:
+        """The keys of these executions' items that exist: those examined by some run."""
+        keys = [_key(_execution_key(execution)) for execution in executions]
+        found: set[str] = set()
+        request: dict[str, Any] = {
+            self._settings.idempotency_table_name: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "id"}
+        }
+        try:
+            while request:
+                answer = self._dynamodb.batch_get_item(RequestItems=request)
+                responses = answer.get("Responses", {}).get(self._settings.idempotency_table_name, [])
+                found.update(item["id"]["S"] for item in responses)
+                request = dict(answer.get("UnprocessedKeys") or {})
         except (ClientError, BotoCoreError) as error:
-            raise IdempotencyStoreUnavailableError(
-                f"the sweep's memory could not be written ({type(error).__name__})"
-            ) from error
+            raise _unavailable("read", error) from error
+        return found
+
+    def _get_item(self, key: str) -> dict[str, Any]:
+        try:
+            item: dict[str, Any] = self._dynamodb.get_item(
+                TableName=self._settings.idempotency_table_name, Key=_key(key), ConsistentRead=True
+            ).get("Item", {})
+        except (ClientError, BotoCoreError) as error:
+            raise _unavailable("read", error) from error
+        return item
+
+    def _window(self) -> timedelta:
+        return timedelta(hours=self._settings.sweep_look_back_hours)
+
+
+def _stop_key(execution: ExecutionSummary) -> str:
+    """An execution's place in stop order: its stop (epoch milliseconds, fixed width), its ARN, its redrive count."""
+    stop = execution.stop_date or datetime.max.replace(tzinfo=UTC)
+    return f"{int(stop.timestamp() * 1000):015d}#{execution.execution_arn}#{execution.redrive_count}"
+
+
+def _state_machine_key(state_machine_arn: str) -> str:
+    return f"{SWEEP_KEY_PREFIX}{state_machine_arn}"
+
+
+def _execution_key(execution: ExecutionSummary) -> str:
+    return f"{SWEEP_KEY_PREFIX}{execution.execution_arn}#{execution.redrive_count}"
+
+
+def _key(key: str) -> dict[str, Any]:
+    return {"id": {"S": key}}
+
+
+def _unavailable(what: str, error: Exception) -> IdempotencyStoreUnavailableError:
+    return IdempotencyStoreUnavailableError(f"the sweep's memory could not be {what} ({type(error).__name__})")
 
 
 def _flush_record_metrics() -> None:
@@ -194,7 +431,3 @@ def _flush_record_metrics() -> None:
         metrics.flush_metrics()
     else:
         metrics.clear_metrics()
-
-
-def _key(state_machine_arn: str) -> dict[str, Any]:
-    return {"id": {"S": f"{SWEEP_KEY_PREFIX}{state_machine_arn}"}}

@@ -33,10 +33,11 @@ def test_every_setting_is_read() -> None:
         {
             **REQUIRED,
             "SENSITIVE_OUTPUTS": "OMIT",
-            "IDEMPOTENCY_EXPIRES_AFTER_SECONDS": "3600",
+            "IDEMPOTENCY_EXPIRES_AFTER_SECONDS": "90000",
             "SERVICE_CATALOG_MAX_ATTEMPTS": "2",
             "ENGINE_STATE_MACHINE_ARNS": f"{STATE_MACHINE}, {STATE_MACHINE}2",
             "SWEEP_LOOK_BACK_HOURS": "24",
+            "SWEEP_MIN_AGE_MINUTES": "15",
             "SWEEP_MAX_EXECUTIONS": "10",
             "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/111122223333/dlq",
         }
@@ -45,10 +46,11 @@ def test_every_setting_is_read() -> None:
         "table",
         ENTRY_POINTS,
         SensitiveOutputs.OMIT,
-        3600,
+        90000,
         2,
         (STATE_MACHINE, f"{STATE_MACHINE}2"),
         24,
+        15,
         10,
         "https://sqs.us-east-1.amazonaws.com/111122223333/dlq",
     )
@@ -83,3 +85,15 @@ def test_entry_points_name_the_operation_each_reports() -> None:
 def test_bad_setting_fails_naming_its_variable(environ: dict[str, str], variable: str) -> None:
     with pytest.raises(InvalidSettingError, match=variable):
         Settings.from_environ(environ)
+
+
+def test_a_look_back_as_long_as_the_idempotency_records_live_is_refused_naming_both() -> None:
+    with pytest.raises(InvalidSettingError) as refused:
+        Settings.from_environ({**REQUIRED, "SWEEP_LOOK_BACK_HOURS": "24", "IDEMPOTENCY_EXPIRES_AFTER_SECONDS": "86400"})
+    assert "SWEEP_LOOK_BACK_HOURS (24 hours)" in str(refused.value)
+    assert "IDEMPOTENCY_EXPIRES_AFTER_SECONDS (86400 s)" in str(refused.value)
+
+
+def test_a_minimum_age_as_long_as_the_look_back_is_refused_naming_both() -> None:
+    with pytest.raises(InvalidSettingError, match=r"SWEEP_MIN_AGE_MINUTES \(600\).*SWEEP_LOOK_BACK_HOURS \(8 hours\)"):
+        Settings.from_environ({**REQUIRED, "SWEEP_LOOK_BACK_HOURS": "8", "SWEEP_MIN_AGE_MINUTES": "600"})

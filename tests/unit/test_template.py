@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from engine_result_notifier.models import Operation
+from engine_result_notifier.settings import DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS
 from local_aws.template import (
     Intrinsics,
     declared_environment,
@@ -288,16 +289,22 @@ def test_the_errors_alarm_adds_up_every_entry_points_errors(template: dict[str, 
     assert expression == f"SUM([{', '.join(m['Id'] for m in metrics if 'MetricStat' in m)}])"
 
 
-def test_dynamodb_access_is_only_the_four_item_actions_on_the_idempotency_table(template: dict[str, Any]) -> None:
+def test_dynamodb_access_is_the_four_item_actions_and_the_sweeps_batch_read_on_the_idempotency_table(
+    template: dict[str, Any],
+) -> None:
     dynamodb = [s for s in policy_statements(template) if any(a.startswith("dynamodb:") for a in actions(s))]
-    assert len(dynamodb) == 1
-    assert sorted(actions(dynamodb[0])) == [
-        "dynamodb:DeleteItem",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
+    assert sorted(sorted(actions(statement)) for statement in dynamodb) == [
+        ["dynamodb:BatchGetItem"],
+        ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
     ]
-    assert dynamodb[0]["Resource"] == "<IdempotencyTable.Arn>"
+    assert [statement["Resource"] for statement in dynamodb] == ["<IdempotencyTable.Arn>"] * 2
+
+
+def test_the_sweeps_look_back_cannot_be_set_as_long_as_the_idempotency_records_live(template: dict[str, Any]) -> None:
+    # The template sets no IDEMPOTENCY_EXPIRES_AFTER_SECONDS: the records live as long as the settings' default
+    assert "IDEMPOTENCY_EXPIRES_AFTER_SECONDS" not in declared_environment(template, "SweepFunction")
+    longest = template["Parameters"]["SweepLookBackHours"]["MaxValue"]
+    assert longest * 3600 < DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS <= (longest + 1) * 3600
 
 
 def test_the_idempotency_table_is_encrypted_at_rest(template: dict[str, Any]) -> None:
