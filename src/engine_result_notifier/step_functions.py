@@ -84,33 +84,45 @@ def recent_history(
     return events
 
 
-def executions_started_since(
-    client: SFNClient, state_machine_arn: str, since: datetime | None
+def list_executions(
+    client: SFNClient, state_machine_arn: str, *, started_since: datetime | None = None, status: str | None = None
 ) -> Iterator[ExecutionSummary]:
-    """The state machine's executions, whatever their status, newest first by start date (the only order
-    ``ListExecutions`` has), read page by page only as far back as ``since`` (None: all Step Functions keeps)."""
+    """The state machine's executions (of one status, or all), newest first by start date (the only order
+    ``ListExecutions`` has), read page by page only as far back as ``started_since`` (None: all it keeps)."""
     next_token: str | None = None
     while True:
         page_arguments: dict[str, Any] = {"stateMachineArn": state_machine_arn, "maxResults": LIST_PAGE_SIZE}
+        if status:
+            page_arguments["statusFilter"] = status
         if next_token:
             page_arguments["nextToken"] = next_token
         page = _call(client.list_executions, **page_arguments)
         if page is None:  # the state machine itself is gone
             return
         for execution in page["executions"]:
-            if since is not None and execution["startDate"] < since:
+            if started_since is not None and execution["startDate"] < started_since:
                 return
-            yield ExecutionSummary(
-                execution_arn=execution["executionArn"],
-                name=execution["name"],
-                status=execution["status"],
-                start_date=execution["startDate"],
-                stop_date=execution.get("stopDate"),
-                redrive_count=int(execution.get("redriveCount", 0)),
-            )
+            yield _summary(execution)
         next_token = page.get("nextToken")
         if not next_token:
             return
+
+
+def execution_summary(client: SFNClient, execution_arn: str) -> ExecutionSummary | None:
+    """The execution as ``ListExecutions`` would give it, read now; None if it no longer exists."""
+    described = _call(client.describe_execution, executionArn=execution_arn)
+    return None if described is None else _summary(described)
+
+
+def _summary(execution: Mapping[str, Any]) -> ExecutionSummary:
+    return ExecutionSummary(
+        execution_arn=execution["executionArn"],
+        name=execution["name"],
+        status=execution["status"],
+        start_date=execution["startDate"],
+        stop_date=execution.get("stopDate"),
+        redrive_count=int(execution.get("redriveCount", 0)),
+    )
 
 
 def _call(operation: Callable[..., Any], **arguments: Any) -> Mapping[str, Any] | None:

@@ -8,20 +8,22 @@ key, so a record already notified is never notified again. What stopped less tha
 is left to the safety net, which may still be at it, and found by a later run.
 
 ``ListExecutions`` has one order, newest first by start date, and no filter on the stop date. So for each state
-machine the sweep remembers two things, in one small item of the idempotency table:
+machine the sweep remembers, in one small item of the idempotency table:
 
 - a watermark: every execution that stopped at or before it (in the order of stop date, then ARN) was examined;
-- a horizon: no execution the sweep has still to examine started before it. It is the earliest start of the
-  executions running at the last run (one that stops later was running then, or started since) and of those that
-  had stopped but were not examined yet.
+- the executions that were running at the last run, by name: one that stops later was running then, or started
+  since;
+- a horizon: where the next listing may stop. It is the start of the last listing, or earlier while executions
+  that stopped are waiting to be examined (a backlog, or ones that stopped within the minimum age).
 
-A run lists back to the horizon only (everything Step Functions keeps, the first time), so a run that finds
-nothing new costs one ``GetItem`` and the ``ListExecutions`` pages of what started since the horizon: one page
-per state machine while fewer than 1,000 did. Each execution examined is recorded at once in an item of its own
-(with a time to live), written only if absent: a run cut off by its deadline loses nothing, and two runs at once
-cannot undo each other's work. Any failure at one execution stays at that execution; one state machine whose
-listing fails does not stop the others; the budget (``SWEEP_MAX_EXECUTIONS`` and the invocation's time) is
-shared among the state machines in turn.
+A run lists what started since the horizon and, if some executions it remembers running started before, the
+executions running now: those no longer running have stopped, and are read one by one. So a run that finds
+nothing new costs one ``GetItem`` and one ``ListExecutions`` page per state machine (two while executions that
+started before the last run still run), whatever the number of executions kept. Each execution examined is
+recorded at once in an item of its own (with a time to live), written only if absent: a run cut off by its
+deadline loses nothing, and two runs at once cannot undo each other's work. Any failure at one execution stays at
+that execution; one state machine whose listing fails does not stop the others; the budget
+(``SWEEP_MAX_EXECUTIONS`` and the invocation's time) is shared among the state machines in turn.
 """
 
 from __future__ import annotations
@@ -69,6 +71,11 @@ again (a person uses the operators' ``rescue``)."""
 GONE = "GONE"
 """What the sweep records for an execution Step Functions no longer has."""
 _RUNNING_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
+REMEMBERED_RUNNING_MAX = 2_000
+"""The most running executions remembered by name (about 100 bytes each, in an item of at most 400 KB); with more,
+the horizon stays at the earliest start among them instead, and listings reach back to it."""
+CLOCK_MARGIN = timedelta(minutes=5)
+"""How far before its own clock a listing reaches back: Step Functions' start dates and Lambda's clock may differ."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +108,12 @@ class _StateMachinePass:
     """Stopped within the window, old enough, past the watermark: in stop order."""
     horizon: datetime | None
     """Where this run's listing stopped (None: it read everything Step Functions keeps)."""
-    holding_the_horizon: list[datetime]
-    """The starts of the executions running now and of those stopped but not to be examined this run."""
-    listed: int
-    """How many executions the listing gave."""
+    running: dict[str, int]
+    """The executions running now, by name: their starts (epoch seconds)."""
+    waiting: list[datetime]
+    """The starts of the executions that stopped but are not examined this run (within the minimum age)."""
+    changed: bool
+    """Whether anything started or stopped since the last run."""
     done: list[bool | None] = field(default_factory=list)
     """Per candidate: examined (by any run), not examined, or not known yet (its item not read)."""
 
@@ -178,34 +187,54 @@ class Sweep:
     # What to examine.
 
     def _plan(self, state_machine_arn: str, now: datetime) -> _StateMachinePass:
-        """Read the state machine's memory and list what started since its horizon."""
+        """Read the state machine's memory, and list what started since its horizon and what stopped of the
+        executions it remembers running."""
         item = self._get_item(_state_machine_key(state_machine_arn))
         version = int(item["version"]["N"]) if "version" in item else 0
         watermark = item.get("watermark", {}).get("S", "")
-        horizon = datetime.fromtimestamp(int(item["horizon"]["N"]), UTC) if "horizon" in item else None
+        horizon = datetime.fromtimestamp(int(item["horizon_ms"]["N"]) / 1000, UTC) if "horizon_ms" in item else None
+        remembered = {name: int(start["N"]) for name, start in item.get("running", {}).get("M", {}).items()}
+        listed = list(step_functions.list_executions(self._step_functions, state_machine_arn, started_since=horizon))
+        running = {e.name: int(e.start_date.timestamp()) for e in listed if e.status in _RUNNING_STATUSES}
+        stopped = [e for e in listed if e.status not in _RUNNING_STATUSES]
+        unseen = set(remembered) - {e.name for e in listed}
+        if unseen:  # remembered running, started before the horizon: still running, or stopped since?
+            still = {
+                e.name: int(e.start_date.timestamp())
+                for e in step_functions.list_executions(self._step_functions, state_machine_arn, status="RUNNING")
+            }
+            running.update(still)
+            for name in sorted(unseen - set(still)):
+                execution = step_functions.execution_summary(
+                    self._step_functions, _execution_arn(state_machine_arn, name)
+                )
+                if execution is None:
+                    continue  # gone: Step Functions no longer keeps it
+                if execution.status in _RUNNING_STATUSES:
+                    running[name] = int(execution.start_date.timestamp())
+                else:
+                    stopped.append(execution)
         window_start = now - timedelta(hours=self._settings.sweep_look_back_hours)
         settled_before = now - timedelta(minutes=self._settings.sweep_min_age_minutes)
         candidates: list[ExecutionSummary] = []
-        holding_the_horizon: list[datetime] = []
-        listed = 0
-        for execution in step_functions.executions_started_since(self._step_functions, state_machine_arn, horizon):
-            listed += 1
-            if execution.status in _RUNNING_STATUSES or execution.stop_date is None:
-                holding_the_horizon.append(execution.start_date)
-            elif (
+        waiting: list[datetime] = []
+        for execution in stopped:
+            if (
                 execution.status not in FAILED_EXECUTION_STATUSES
+                or execution.stop_date is None
                 or execution.stop_date < window_start
                 or _stop_key(execution) <= watermark
             ):
                 continue  # it succeeded, or it left the window, or it was examined
-            elif execution.stop_date > settled_before:
-                holding_the_horizon.append(execution.start_date)  # the safety net may still be at it
+            if execution.stop_date > settled_before:
+                waiting.append(execution.start_date)  # the safety net may still be at it
             else:
                 candidates.append(execution)
         candidates.sort(key=_stop_key)
-        return _StateMachinePass(
-            state_machine_arn, version, watermark, candidates, horizon, holding_the_horizon, listed
-        )
+        # New: an execution that started after the last listing (those within the clock margin are listed again)
+        fresh = [e for e in listed if horizon is None or e.start_date > horizon + CLOCK_MARGIN]
+        changed = bool(fresh) or bool(waiting) or running.keys() != remembered.keys()
+        return _StateMachinePass(state_machine_arn, version, watermark, candidates, horizon, running, waiting, changed)
 
     def _examine_in_turn(
         self, passes: Sequence[_StateMachinePass], context: LambdaContext, now: datetime, needing_a_person: list[str]
@@ -304,22 +333,29 @@ class Sweep:
     # The memory.
 
     def _remember(self, sweep_pass: _StateMachinePass, now: datetime) -> None:
-        """Move the state machine's watermark past the candidates examined in stop order without a gap, and its
-        horizon to the earliest start still to be seen (to now, if nothing is); written only over the version this
-        run read, and not at all when the run changed nothing."""
+        """Move the state machine's watermark past the candidates examined in stop order without a gap, remember
+        what runs, and move its horizon to where the next listing may stop; written only over the version this run
+        read, and not at all when nothing changed."""
         watermark = sweep_pass.watermark
         for execution, done in zip(sweep_pass.candidates, sweep_pass.done, strict=True):
             if done is not True:
                 break
             watermark = _stop_key(execution)
-        after_the_watermark = [e.start_date for e in sweep_pass.candidates if _stop_key(e) > watermark]
-        horizon = min([now, *sweep_pass.holding_the_horizon, *after_the_watermark])
-        if watermark == sweep_pass.watermark and sweep_pass.horizon is not None and sweep_pass.listed == 0:
-            return  # nothing started since the horizon, nothing examined: the memory holds as it is
+        if watermark == sweep_pass.watermark and not sweep_pass.changed and sweep_pass.horizon is not None:
+            return  # nothing started, stopped or was examined since the last run: the memory holds as it is
+        not_examined = [e.start_date for e in sweep_pass.candidates if _stop_key(e) > watermark]
+        running = sweep_pass.running
+        too_many_running = len(running) > REMEMBERED_RUNNING_MAX
+        holding = [*sweep_pass.waiting, *not_examined]
+        if too_many_running:
+            holding.extend(datetime.fromtimestamp(start, UTC) for start in running.values())
+        # The clock's own now, if a caller (a test) passed a later one: Step Functions' dates are the clock's.
+        horizon = min([min(now, datetime.now(UTC)) - CLOCK_MARGIN, *holding])
         item: dict[str, Any] = {
             **_key(_state_machine_key(sweep_pass.state_machine_arn)),
             "watermark": {"S": watermark},
-            "horizon": {"N": str(int(horizon.timestamp()))},
+            "horizon_ms": {"N": str(int(horizon.timestamp() * 1000))},
+            "running": {"M": {} if too_many_running else {name: {"N": str(start)} for name, start in running.items()}},
             "version": {"N": str(sweep_pass.version + 1)},
             "expiration": {"N": str(int((now + self._window() * 2).timestamp()))},
         }
@@ -327,7 +363,7 @@ class Sweep:
             self._dynamodb.put_item(
                 TableName=self._settings.idempotency_table_name,
                 Item=item,
-                ConditionExpression="attribute_not_exists(id) OR version = :read",
+                ConditionExpression="attribute_not_exists(version) OR version = :read",  # 0.2.0's item had none
                 ExpressionAttributeValues={":read": {"N": str(sweep_pass.version)}},
             )
         except ClientError as error:
@@ -415,6 +451,10 @@ def _state_machine_key(state_machine_arn: str) -> str:
 
 def _execution_key(execution: ExecutionSummary) -> str:
     return f"{SWEEP_KEY_PREFIX}{execution.execution_arn}#{execution.redrive_count}"
+
+
+def _execution_arn(state_machine_arn: str, name: str) -> str:
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
 
 
 def _key(key: str) -> dict[str, Any]:

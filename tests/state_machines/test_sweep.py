@@ -7,7 +7,10 @@ executions) in moto's interpreter, delivers no status change, and runs the sweep
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,12 +20,15 @@ import pytest
 from engine_result_notifier.errors import RescueFailedError
 from engine_result_notifier.settings import DEFAULT_SWEEP_MIN_AGE_MINUTES
 from local_aws.lambda_context import LocalLambdaContext
+from local_aws.service_catalog import ServiceCatalogEndpoint
 from tests.conftest import LocalFunctions
 from tests.state_machines.conftest import (
+    ENGINE_FUNCTION_PREFIX,
     Scene,
     create_reference_engine,
     lost_status_change,
     run_workflow,
+    start_workflow,
     sweep_over,
 )
 
@@ -188,3 +194,157 @@ def test_the_sweep_counts_what_it_examined_and_rescued_as_its_alarm_reads_them(
     )
     # And the rescued record's own notification was counted as a delivery would count it
     assert any(d.get("Notifications") == [1.0] and d.get("operation") == "PROVISION_PRODUCT" for d in documents)
+
+
+# Issue: executions that ran longer than the window, the minimum age, one execution or run going wrong, two runs.
+
+
+def test_an_execution_that_started_before_the_window_and_stopped_within_it_is_found_and_notified_once(
+    scene: Scene,
+) -> None:
+    # Given a provision whose engine step runs on (held), seen running by a sweep, then stopped by an operator
+    sweep = sweep_over(scene)
+    with scene.interpreter.hold(f"{ENGINE_FUNCTION_PREFIX}run-command") as held:
+        execution_arn = start_workflow(scene, "PROVISION_PRODUCT")
+        held.wait_until_invoked()
+        assert sweep.run(LocalLambdaContext(timeout_seconds=300)).examined == 0
+        time.sleep(2)
+        scene.interpreter.client.stop_execution(executionArn=execution_arn)
+        scene.interpreter.keep_late_results_out(execution_arn)
+    execution = scene.interpreter.wait(execution_arn)
+    # When the sweep runs at a moment when the execution started before the window and stopped within it
+    ran_for = execution["stopDate"] - execution["startDate"]
+    now = execution["startDate"] + timedelta(hours=sweep_look_back(sweep)) + ran_for / 2
+    assert execution["startDate"] < now - timedelta(hours=sweep_look_back(sweep)) < execution["stopDate"]
+    report = sweep.run(LocalLambdaContext(timeout_seconds=300), now=now)
+    # Then its record gets one FAILED call saying the execution was stopped
+    (call,) = scene.service_catalog.accepted
+    assert (report.rescued, call.parameters["Status"]) == (1, "FAILED")
+    assert call.parameters["RecordId"] == json.loads(execution["input"])["recordId"]
+    assert "ABORTED" in call.parameters["FailureReason"] or "stopped" in call.parameters["FailureReason"]
+
+
+def test_an_execution_that_stopped_within_the_minimum_age_is_left_and_found_by_a_later_run(scene: Scene) -> None:
+    # Given a lost status change that happened just now (the safety net may still be retrying it)
+    lost_status_change(scene)
+    sweep = sweep_over(scene)
+    # When the sweep runs now, Then it leaves the execution alone
+    assert sweep.run(LocalLambdaContext(timeout_seconds=300)).to_response() == {
+        "examined": 0,
+        "rescued": 0,
+        "remaining": 0,
+        "needingAPerson": 0,
+    }
+    assert scene.service_catalog.accepted == []
+    # And a run after the minimum age rescues it
+    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age()).rescued == 1
+    assert len(scene.service_catalog.accepted) == 1
+
+
+def test_an_unexpected_error_at_one_execution_stops_no_other_is_alarmed_and_is_not_retried(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two lost status changes, and a rescue that breaks on the first one in a way nobody foresaw
+    broken = lost_status_change(scene)
+    lost_status_change(scene, "UPDATE_PROVISIONED_PRODUCT")
+    sweep = sweep_over(scene)
+    rescuer = scene.lambdas.module("SweepFunction").rescuer
+    rescue_execution = rescuer.execution
+
+    def breaks_on_the_first(change: Any, context: Any) -> Any:
+        if change.execution_arn == broken["executionArn"]:
+            raise KeyError("something nobody foresaw")
+        return rescue_execution(change, context)
+
+    monkeypatch.setattr(rescuer, "execution", breaks_on_the_first)
+    # When the sweep runs, Then the other is rescued and the run fails naming the broken one (the errors alarm)
+    with pytest.raises(RescueFailedError, match=broken["executionArn"]) as raised:
+        sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age())
+    assert "KeyError" in str(raised.value)
+    (call,) = scene.service_catalog.accepted
+    assert call.operation == "NotifyUpdateProvisionedProductEngineWorkflowResult"
+    # And the next run neither retries it nor stalls on it
+    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age()).to_response() == {
+        "examined": 0,
+        "rescued": 0,
+        "remaining": 0,
+        "needingAPerson": 0,
+    }
+
+
+class Killed(BaseException):
+    """Lambda ending an invocation at its timeout: nothing after it runs, no handler sees it."""
+
+
+class KilledOnceNotified(LocalLambdaContext):
+    """An invocation that Lambda ends at its timeout once Service Catalog has accepted a notification from it."""
+
+    def __init__(self, service_catalog: ServiceCatalogEndpoint) -> None:
+        super().__init__(timeout_seconds=300)
+        self._service_catalog = service_catalog
+
+    def get_remaining_time_in_millis(self) -> int:
+        if self._service_catalog.accepted:
+            raise Killed
+        return super().get_remaining_time_in_millis()
+
+
+def test_a_run_ended_by_its_deadline_loses_nothing_and_the_next_continues_where_it_stopped(scene: Scene) -> None:
+    # Given three lost status changes, and a run that Lambda ends after it examined the first
+    executions = [lost_status_change(scene) for _ in range(3)]
+    sweep = sweep_over(scene)
+    with pytest.raises(Killed):
+        sweep.run(KilledOnceNotified(scene.service_catalog), now=after_the_minimum_age())
+    assert len(scene.service_catalog.accepted) == 1
+    # When the next run comes, Then it examines the two others only, and each record was notified once
+    report = sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age())
+    assert (report.examined, report.rescued) == (2, 2)
+    record_ids = sorted(request.parameters["RecordId"] for request in scene.service_catalog.accepted)
+    assert record_ids == sorted(json.loads(execution["input"])["recordId"] for execution in executions)
+
+
+def test_two_runs_at_once_make_no_second_call_and_lose_no_memory(scene: Scene) -> None:
+    # Given four lost status changes
+    executions = [lost_status_change(scene) for _ in range(4)]
+    # When two sweep runs examine them at the same time
+    start = threading.Barrier(2)
+
+    def run_one() -> Any:
+        start.wait()
+        return sweep_over(scene).run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age())
+
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda _: run_one(), range(2)))
+    # Then each record was notified once, between them
+    record_ids = sorted(request.parameters["RecordId"] for request in scene.service_catalog.accepted)
+    assert record_ids == sorted(json.loads(execution["input"])["recordId"] for execution in executions)
+    assert sum(report.rescued for report in reports) == 4
+    # And a run after them finds nothing left: what either examined is remembered (one that was in progress in
+    # the other run is examined again, and makes no call)
+    last = sweep_over(scene).run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age())
+    assert last.rescued == 0
+    assert len(scene.service_catalog.accepted) == 4
+    assert sweep_over(scene).run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age()).examined == 0
+
+
+def sweep_look_back(sweep: Any) -> int:
+    hours: int = sweep._settings.sweep_look_back_hours  # noqa: SLF001 (the test reads what it set)
+    return hours
+
+
+def test_the_memory_a_0_2_0_sweep_left_is_taken_over(scene: Scene) -> None:
+    # Given the item 0.2.0's sweep kept per state machine (the names it examined, no version), and a lost status change
+    execution = lost_status_change(scene)
+    scene.lambdas.dynamodb_client.put_item(
+        TableName=scene.lambdas.settings.idempotency_table_name,
+        Item={
+            "id": {"S": f"engine-result-sweep#{execution['stateMachineArn']}"},
+            "examined": {"M": {"an-older-execution": {"N": "1795900000"}}},
+            "expiration": {"N": "1796500000"},
+        },
+    )
+    sweep = sweep_over(scene)
+    # When this version's sweep runs twice, Then it rescues the execution once and remembers it
+    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age()).rescued == 1
+    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age()).examined == 0
+    assert len(scene.service_catalog.accepted) == 1

@@ -1,0 +1,147 @@
+"""The sweep over ten thousand ended executions: each examined once across runs, its memory intact, and a run that
+finds nothing new as cheap as with ten. Step Functions is ``local_aws.executions`` (it lists as the service does);
+the sweep's memory is the idempotency table in moto's DynamoDB (in-process: ten thousand writes over HTTP take
+twice as long); the rescue is a stand-in that records what it is
+asked, since what is measured here is the sweep's own listing and memory (the rescue runs for real in
+tests/state_machines)."""
+
+from __future__ import annotations
+
+import collections
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from engine_result_notifier.models import EngineError, ExecutionStatusChange, NotifyResult
+from engine_result_notifier.settings import EntryPoints, Settings
+from engine_result_notifier.sweep import Sweep
+from local_aws import dynamodb as local_dynamodb
+from local_aws.executions import Execution, ManyExecutions
+from local_aws.lambda_context import LocalLambdaContext
+from tests.conftest import TABLE_NAME
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+BUDGET = 1_000
+STATE_MACHINE = "arn:aws:states:us-east-1:111122223333:stateMachine:ManageProvisionedProductStateMachine"
+
+
+class RecordingRescue:
+    """The sweep's rescuer, standing in: each execution it is asked to rescue is counted and "notified"."""
+
+    def __init__(self, step_functions: ManyExecutions) -> None:
+        self._step_functions = step_functions
+        self.rescued: collections.Counter[str] = collections.Counter()
+
+    def describe(self, execution_arn: str) -> ExecutionStatusChange:
+        described = self._step_functions.describe_execution(executionArn=execution_arn)
+        return ExecutionStatusChange(
+            execution_arn, described["name"], described["status"], EngineError(None, None), described["input"]
+        )
+
+    def execution(self, change: ExecutionStatusChange, context: Any) -> NotifyResult:
+        self.rescued[change.execution_arn] += 1
+        record_id = json.loads(change.execution_input or "{}")["recordId"]
+        return NotifyResult(record_id, "PROVISION_PRODUCT", "FAILED", f"provision-{record_id}", "NOTIFIED")
+
+
+def engine(ended: int, state_machine: str = STATE_MACHINE) -> ManyExecutions:
+    """A state machine whose executions stopped FAILED within the last 40 hours (each having run up to three days),
+    beside some that succeeded and some still running."""
+    step_functions = ManyExecutions()
+    for number in range(ended):
+        stopped = NOW - timedelta(minutes=20) - timedelta(seconds=number * 14)
+        add(
+            step_functions,
+            state_machine,
+            f"failed-{number}",
+            "FAILED",
+            stopped - timedelta(minutes=number % 4320),
+            stopped,
+        )
+    for number in range(200):
+        stopped = NOW - timedelta(minutes=30 + number)
+        add(step_functions, state_machine, f"succeeded-{number}", "SUCCEEDED", stopped - timedelta(hours=1), stopped)
+    for number in range(5):
+        add(step_functions, state_machine, f"running-{number}", "RUNNING", NOW - timedelta(days=number), None)
+    return step_functions
+
+
+def add(
+    step_functions: ManyExecutions,
+    state_machine: str,
+    name: str,
+    status: str,
+    started: datetime,
+    stopped: datetime | None,
+) -> None:
+    arn = state_machine.replace(":stateMachine:", ":execution:") + f":{name}"
+    payload = json.dumps({"token": "dG9rZW4=", "recordId": f"rec-{name}", "operation": "PROVISION_PRODUCT"})
+    step_functions.add(Execution(arn, state_machine, name, status, started, stopped, payload))
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[tuple[Any, collections.Counter[str]]]:
+    """The idempotency table, created from its definition in template.yaml in moto's in-process DynamoDB, and its
+    client, counting its requests by operation."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        local_dynamodb.create_idempotency_table(client, TABLE_NAME)
+        sent: collections.Counter[str] = collections.Counter()
+
+        def count(**kwargs: Any) -> None:
+            sent[kwargs["event_name"].split(".")[-1]] += 1
+
+        client.meta.events.register("before-call", count)
+        yield client, sent
+
+
+def sweep_of(
+    step_functions: ManyExecutions, dynamodb_client: Any, state_machine: str = STATE_MACHINE
+) -> tuple[Sweep, RecordingRescue]:
+    settings = Settings(
+        idempotency_table_name=TABLE_NAME,
+        entry_points=EntryPoints("provision", "update", "terminate", "notify"),
+        engine_state_machine_arns=(state_machine,),
+        sweep_max_executions=BUDGET,
+    )
+    rescue = RecordingRescue(step_functions)
+    return Sweep(settings, rescue, step_functions, dynamodb_client), rescue  # type: ignore[arg-type]
+
+
+def idle_run_requests(sweep: Sweep, step_functions: ManyExecutions, sent: collections.Counter[str]) -> dict[str, int]:
+    """The requests of a run, later, that finds nothing new."""
+    sent.clear()
+    step_functions.requests.clear()
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=NOW + timedelta(minutes=15)).examined == 0
+    return {**sent, **step_functions.requests}
+
+
+def test_ten_thousand_ended_executions_are_examined_once_each_and_an_idle_run_costs_what_it_does_with_ten(
+    dynamodb: tuple[Any, collections.Counter[str]],
+) -> None:
+    client, sent = dynamodb
+    # Given ten thousand executions that stopped FAILED within the window, and a sweep of a thousand a run
+    many = engine(10_000)
+    sweep, rescue = sweep_of(many, client)
+    # When it runs until nothing remains
+    reports = []
+    while not reports or reports[-1].remaining:
+        reports.append(sweep.run(LocalLambdaContext(timeout_seconds=900), now=NOW))
+    # Then it took ten runs, and each execution was examined once: its memory held from run to run
+    assert [report.examined for report in reports] == [BUDGET] * 10
+    assert len(rescue.rescued) == 10_000
+    assert set(rescue.rescued.values()) == {1}
+    # And a later run that finds nothing new costs what it costs over an engine of ten executions: one GetItem of
+    # the state machine's memory, a ListExecutions page of what started since the last run and one of what runs
+    # now, for the executions it remembers running that started before (README, "The sweep")
+    few_state_machine = STATE_MACHINE.replace("Manage", "Few")
+    few = engine(10, few_state_machine)
+    few_sweep, _ = sweep_of(few, client, few_state_machine)
+    few_sweep.run(LocalLambdaContext(timeout_seconds=900), now=NOW)
+    expected = {"GetItem": 1, "ListExecutions": 2}
+    assert idle_run_requests(sweep, many, sent) == idle_run_requests(few_sweep, few, sent) == expected
