@@ -31,7 +31,7 @@ from engine_result_notifier import dead_letter_queue, service_catalog, step_func
 from engine_result_notifier.constraints import EXECUTION_ARN, RECORD_ID
 from engine_result_notifier.dead_letter_queue import DeadLetterQueue, dead_letter_event
 from engine_result_notifier.delivery import Delivery, new_dynamodb_client
-from engine_result_notifier.errors import RETRYABLE_ERRORS, NotifierError
+from engine_result_notifier.errors import RETRYABLE_ERRORS, DeadLetterReceiptExpiredError, NotifierError
 from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES
 from engine_result_notifier.models import NotifyRequest
 from engine_result_notifier.observability import logger
@@ -157,27 +157,42 @@ def rescue_execution(rescuer: Rescuer, delivery: Delivery, execution_arn: str, c
 
 
 def replay_dead_letters(rescuer: Rescuer, queue: DeadLetterQueue, queue_url: str, *, send: bool) -> int:
-    messages = queue.receive_all()
-    print(f"{len(messages)} message(s) in {queue_url}.")
-    failures = 0
-    for number, message in enumerate(messages, start=1):
-        event = dead_letter_event(message.get("Body", ""))
-        label = f"{number}. {_describe(event)}"
-        if event is None:
-            failures += 1
-            print(f"{label}: not a delivery this function made; kept in the queue.")
+    failures = number = 0
+    kept: list[Mapping[str, Any]] = []
+    for batch in queue.batches():
+        for message in batch:
+            number += 1
+            event = dead_letter_event(message.get("Body", ""))
+            label = f"{number}. {_describe(event)}"
+            if event is None:
+                failures += 1
+                print(f"{label}: not a delivery this function made; kept in the queue.")
+                kept.append(message)
+            elif not send:
+                print(f"{label}: would be delivered again.")
+                kept.append(message)
+            elif (outcome := _redelivered(rescuer, event, label)) is not None:
+                _delete(queue, message, f"{label}: {outcome}")
+            else:
+                failures += 1
+                kept.append(message)
+    for message in kept:  # hidden until now, so that each receive brought others
+        with contextlib.suppress(DeadLetterReceiptExpiredError):  # visible again already
             queue.release(message)
-        elif not send:
-            print(f"{label}: would be delivered again.")
-            queue.release(message)
-        elif _redelivered(rescuer, event, label):
-            queue.delete(message)
-        else:
-            failures += 1
-            queue.release(message)
+    print(f"{number} message(s) read from {queue_url}.")
     if not send:
         print("Dry run: nothing was delivered and no message was deleted. Deliver them with --send.")
     return _REFUSED if failures else _DELIVERED
+
+
+def _delete(queue: DeadLetterQueue, message: Mapping[str, Any], delivered: str) -> None:
+    """Delete a dead letter delivered; if its receipt expired, say so in one line: it is in the queue again."""
+    try:
+        queue.delete(message)
+    except DeadLetterReceiptExpiredError as error:
+        print(f"{delivered}; not deleted: {error}, and delivering it again makes no second call.")
+        return
+    print(f"{delivered}; deleted.")
 
 
 def masked(request: NotifyRequest) -> dict[str, Any]:
@@ -186,16 +201,14 @@ def masked(request: NotifyRequest) -> dict[str, Any]:
     return {**parameters, "WorkflowToken": f"<{len(request.workflow_token)} characters, not shown>"}
 
 
-def _redelivered(rescuer: Rescuer, event: Mapping[str, Any], label: str) -> bool:
-    """Deliver one dead letter (a status change) as the generic entry point would take it; whether that
-    succeeded."""
+def _redelivered(rescuer: Rescuer, event: Mapping[str, Any], label: str) -> str | None:
+    """Deliver one dead letter (a status change) as the generic entry point would take it; its outcome, or None if
+    it failed again."""
     try:
-        result = rescuer.status_change(event, OperatorContext()).to_response()
+        return rescuer.status_change(event, OperatorContext()).to_response()["outcome"]
     except _SAID_IN_ONE_LINE as error:
         print(f"{label}: failed again ({type(error).__name__}: {error}); kept in the queue.")
-        return False
-    print(f"{label}: {result['outcome']}; deleted.")
-    return True
+        return None
 
 
 def _describe(event: Mapping[str, Any] | None) -> str:

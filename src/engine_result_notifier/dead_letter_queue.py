@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from engine_result_notifier.errors import DeadLetterQueueUnavailableError
+from engine_result_notifier.errors import DeadLetterQueueUnavailableError, DeadLetterReceiptExpiredError
 from engine_result_notifier.events import is_status_change
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-VISIBILITY_TIMEOUT_SECONDS = 300
-"""How long a received message stays hidden while the command works on it."""
+BATCH_SIZE = 5
+"""Messages received at a time: each is delivered before the next batch is received."""
+DELIVERY_SECONDS = 60
+"""The longest one delivery takes: reading the execution and its history, and a notify call with botocore's
+retries (each read times out after 10 s)."""
+VISIBILITY_TIMEOUT_SECONDS = BATCH_SIZE * DELIVERY_SECONDS
+"""How long a received batch stays hidden: long enough to deliver all of it."""
+LONG_POLL_SECONDS = 2
+"""Long polling: every SQS server is asked, so a small queue that holds messages never answers "none"
+(short polling asks a sample of them, and may)."""
+_EXPIRED_RECEIPT_CODES = frozenset({"ReceiptHandleIsInvalid", "MessageNotInflight", "InvalidParameterValue"})
 
 
 def new_client() -> SQSClient:
@@ -25,41 +35,67 @@ def new_client() -> SQSClient:
 
 
 class DeadLetterQueue:
-    """The queue's messages: received, released for later, or deleted once delivered."""
+    """The queue's messages, a batch at a time: received, then deleted once delivered, or released at the end."""
 
     def __init__(self, queue_url: str, sqs_client: SQSClient) -> None:
         self._url = queue_url
         self._sqs = sqs_client
 
-    def receive_all(self) -> list[Mapping[str, Any]]:
-        """Every message now visible, each received once and hidden while the command works on it."""
-        received: dict[str, Mapping[str, Any]] = {}
-        try:
-            while True:
+    def batches(self) -> Iterator[Sequence[Mapping[str, Any]]]:
+        """The messages now in the queue, a batch at a time, each received once and hidden while it is worked on;
+        until a receive brings none not seen already."""
+        seen: set[str] = set()
+        while True:
+            try:
                 batch = self._sqs.receive_message(
                     QueueUrl=self._url,
-                    MaxNumberOfMessages=10,
+                    MaxNumberOfMessages=BATCH_SIZE,
                     VisibilityTimeout=VISIBILITY_TIMEOUT_SECONDS,
-                    WaitTimeSeconds=0,
+                    WaitTimeSeconds=LONG_POLL_SECONDS,
                 ).get("Messages", [])
-                fresh = [message for message in batch if message["MessageId"] not in received]
-                if not fresh:
-                    return list(received.values())
-                received.update((message["MessageId"], message) for message in fresh)
-        except (ClientError, BotoCoreError) as error:
-            raise DeadLetterQueueUnavailableError(
-                f"the dead-letter queue could not be read ({type(error).__name__})"
-            ) from error
+            except (ClientError, BotoCoreError) as error:
+                raise DeadLetterQueueUnavailableError(
+                    f"the dead-letter queue could not be read ({type(error).__name__})"
+                ) from error
+            fresh = [message for message in batch if message["MessageId"] not in seen]
+            for message in batch:
+                if message["MessageId"] in seen:  # back already (a receipt expired): this receive hid it again
+                    with contextlib.suppress(DeadLetterReceiptExpiredError):
+                        self.release(message)
+            if not fresh:
+                return
+            seen.update(message["MessageId"] for message in fresh)
+            yield fresh
 
     def release(self, message: Mapping[str, Any]) -> None:
         """Make a message visible again at once: a dry run, or a delivery that failed again."""
-        self._sqs.change_message_visibility(
-            QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        self._on_receipt(
+            self._sqs.change_message_visibility,
+            message,
+            QueueUrl=self._url,
+            ReceiptHandle=message["ReceiptHandle"],
+            VisibilityTimeout=0,
         )
 
     def delete(self, message: Mapping[str, Any]) -> None:
         """Delete a message whose delivery succeeded."""
-        self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+        self._on_receipt(self._sqs.delete_message, message, QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+
+    @staticmethod
+    def _on_receipt(operation: Callable[..., Any], message: Mapping[str, Any], **arguments: Any) -> None:
+        try:
+            operation(**arguments)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in _EXPIRED_RECEIPT_CODES:
+                raise DeadLetterReceiptExpiredError(
+                    f"the receipt of message {message['MessageId']} expired: the message is visible in the queue again"
+                ) from error
+            raise DeadLetterQueueUnavailableError(f"the dead-letter queue could not be changed ({code})") from error
+        except BotoCoreError as error:
+            raise DeadLetterQueueUnavailableError(
+                f"the dead-letter queue could not be changed ({type(error).__name__})"
+            ) from error
 
 
 def dead_letter_event(body: str) -> Mapping[str, Any] | None:

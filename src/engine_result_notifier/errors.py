@@ -59,7 +59,12 @@ class InvalidSettingError(NotifierError):
 
 
 class DeadLetterQueueUnavailableError(NotifierError):
-    """The dead-letter queue could not be read: nothing was delivered or deleted."""
+    """The dead-letter queue could not be read or changed: what was not delivered stays in it."""
+
+
+class DeadLetterReceiptExpiredError(NotifierError):
+    """A dead letter's receipt expired before it was deleted or released: the message is visible in the queue
+    again, and a later replay delivers it again (its notification is recorded, so that makes no second call)."""
 
 
 RETRYABLE_ERRORS: tuple[type[Exception], ...] = (

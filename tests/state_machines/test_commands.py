@@ -9,9 +9,11 @@ import uuid
 from typing import Any
 
 import boto3
+import botocore.awsrequest
 import pytest
 
 from engine_result_notifier import commands
+from engine_result_notifier import dead_letter_queue as dead_letter_queue_module
 from local_aws.step_functions import status_change_event
 from local_aws.template import function_arn
 from tests.conftest import SAMPLE_TOKEN, TEMPLATE, LocalFunctions, invoke
@@ -302,4 +304,91 @@ def test_the_safety_nets_own_delivery_and_a_replay_make_one_call_between_them(
     sqs.send_message(QueueUrl=queue_url, MessageBody=on_failure_record(status_change_event(execution)))
     status, output = run(["replay-dead-letters", "--send"], capsys)
     assert (status, len(scene.service_catalog.accepted)) == (0, 1)
+    assert "DUPLICATE; deleted." in output
+
+
+class SamplingQueue:
+    """SQS as short polling can answer a small queue (it asks a sample of its servers): no message to a receive
+    that waits for none. It records every ReceiveMessage's parameters, and can let receipts expire."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.receives: list[dict[str, Any]] = []
+        self.receipts_expire = False
+        new_client = dead_letter_queue_module.new_client
+
+        def client() -> Any:
+            sqs = new_client()
+            sqs.meta.events.register("before-parameter-build.sqs.ReceiveMessage", self._record)
+            sqs.meta.events.register("before-call.sqs.ReceiveMessage", self._receive)
+            sqs.meta.events.register("before-parameter-build.sqs.DeleteMessage", self._expire)
+            sqs.meta.events.register("before-call.sqs.DeleteMessage", self._delete)
+            return sqs
+
+        monkeypatch.setattr(dead_letter_queue_module, "new_client", client)
+
+    def _record(self, params: dict[str, Any], **_: Any) -> None:
+        self.receives.append(dict(params))
+
+    def _receive(self, **_: Any) -> Any:
+        if not self.receives[-1].get("WaitTimeSeconds"):
+            return botocore.awsrequest.AWSResponse("", 200, {}, None), {"Messages": []}
+        return None
+
+    def _expire(self, params: dict[str, Any], **_: Any) -> None:
+        """The message's visibility timeout ends before the delete: it is visible in the queue again."""
+        if self.receipts_expire:
+            boto3.client("sqs").change_message_visibility(
+                QueueUrl=params["QueueUrl"], ReceiptHandle=params["ReceiptHandle"], VisibilityTimeout=0
+            )
+
+    def _delete(self, **_: Any) -> Any:
+        if not self.receipts_expire:
+            return None
+        error = {"Error": {"Code": "ReceiptHandleIsInvalid", "Message": "The receipt handle has expired."}}
+        return botocore.awsrequest.AWSResponse("", 400, {}, None), error
+
+
+def test_the_replay_drains_a_queue_that_short_polling_would_report_empty_in_small_long_polled_batches(
+    scene: Scene, dead_letter_queue: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given seven dead letters, in a queue that answers "none" to short polling
+    sqs, queue_url = dead_letter_queue
+    queue = SamplingQueue(monkeypatch)
+    executions = [lost_status_change(scene) for _ in range(7)]
+    for execution in executions:
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(status_change_event(execution)))
+    # When they are replayed
+    status, output = run(["replay-dead-letters", "--send"], capsys)
+    # Then every one was delivered once and deleted, a few at a time, each batch hidden for as long as it takes
+    assert (status, output.count("NOTIFIED; deleted."), messages_in(dead_letter_queue)) == (0, 7, 0)
+    assert len(scene.service_catalog.accepted) == 7
+    assert {receive["WaitTimeSeconds"] for receive in queue.receives} == {dead_letter_queue_module.LONG_POLL_SECONDS}
+    assert {receive["MaxNumberOfMessages"] for receive in queue.receives} == {dead_letter_queue_module.BATCH_SIZE}
+    assert dead_letter_queue_module.BATCH_SIZE < 7
+    assert {receive["VisibilityTimeout"] for receive in queue.receives} == {
+        dead_letter_queue_module.BATCH_SIZE * dead_letter_queue_module.DELIVERY_SECONDS
+    }
+
+
+def test_a_receipt_that_expired_before_the_delete_is_said_in_one_line_and_the_message_stays(
+    scene: Scene, dead_letter_queue: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a dead letter whose receipt will have expired when its delivery is done
+    sqs, queue_url = dead_letter_queue
+    queue = SamplingQueue(monkeypatch)
+    queue.receipts_expire = True
+    execution = lost_status_change(scene)
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(status_change_event(execution)))
+    # When it is replayed
+    status, output = run(["replay-dead-letters", "--send"], capsys)
+    # Then the record is notified once, and one line says the message is back in the queue; no traceback
+    (line,) = [line for line in output.splitlines() if line.startswith("1. ")]
+    assert "NOTIFIED; not deleted: the receipt of message" in line
+    assert "delivering it again makes no second call" in line
+    assert "Traceback" not in output
+    assert (status, len(scene.service_catalog.accepted), messages_in(dead_letter_queue)) == (0, 1, 1)
+    # And delivering it again makes no call
+    queue.receipts_expire = False
+    status, output = run(["replay-dead-letters", "--send"], capsys)
+    assert (status, len(scene.service_catalog.accepted), messages_in(dead_letter_queue)) == (0, 1, 0)
     assert "DUPLICATE; deleted." in output
