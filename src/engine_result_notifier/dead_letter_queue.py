@@ -23,7 +23,7 @@ DELIVERY_SECONDS = 60
 retries (each read times out after 10 s)."""
 VISIBILITY_TIMEOUT_SECONDS = BATCH_SIZE * DELIVERY_SECONDS
 """How long a received batch stays hidden: long enough to deliver all of it."""
-LONG_POLL_SECONDS = 2
+LONG_POLL_SECONDS = 1
 """Long polling: every SQS server is asked, so a small queue that holds messages never answers "none"
 (short polling asks a sample of them, and may)."""
 _EXPIRED_RECEIPT_CODES = frozenset({"ReceiptHandleIsInvalid", "MessageNotInflight", "InvalidParameterValue"})

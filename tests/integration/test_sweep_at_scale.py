@@ -18,6 +18,7 @@ import pytest
 from moto import mock_aws
 
 from engine_result_notifier.models import EngineError, ExecutionStatusChange, NotifyResult
+from engine_result_notifier.observability import logger
 from engine_result_notifier.settings import EntryPoints, Settings
 from engine_result_notifier.sweep import Sweep
 from local_aws import dynamodb as local_dynamodb
@@ -84,20 +85,36 @@ def add(
     step_functions.add(Execution(arn, state_machine, name, status, started, stopped, payload))
 
 
+@pytest.fixture(autouse=True)
+def quiet_logs() -> Iterator[None]:
+    """Ten thousand "record rescued" warnings, written and captured, would take longer than the sweep itself."""
+    level = logger.log_level
+    logger.setLevel("ERROR")
+    yield
+    logger.setLevel(level)
+
+
 @pytest.fixture
 def dynamodb() -> Iterator[tuple[Any, collections.Counter[str]]]:
-    """The idempotency table, created from its definition in template.yaml in moto's in-process DynamoDB, and its
-    client, counting its requests by operation."""
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        local_dynamodb.create_idempotency_table(client, TABLE_NAME)
-        sent: collections.Counter[str] = collections.Counter()
+    """An idempotency table of its own, created from its definition in template.yaml in moto's in-process
+    DynamoDB, and its client, counting its requests by operation. The in-process backends are the session's moto
+    server's too: they are neither reset nor wiped, and the table is in a region no other test uses."""
+    mock = mock_aws()
+    mock.start(reset=False)
+    region = "eu-north-1"
+    client = boto3.client("dynamodb", region_name=region, endpoint_url=f"https://dynamodb.{region}.amazonaws.com")
+    local_dynamodb.create_idempotency_table(client, TABLE_NAME)
+    sent: collections.Counter[str] = collections.Counter()
 
-        def count(**kwargs: Any) -> None:
-            sent[kwargs["event_name"].split(".")[-1]] += 1
+    def count(**kwargs: Any) -> None:
+        sent[kwargs["event_name"].split(".")[-1]] += 1
 
-        client.meta.events.register("before-call", count)
+    client.meta.events.register("before-call", count)
+    try:
         yield client, sent
+    finally:
+        client.delete_table(TableName=TABLE_NAME)
+        mock.stop(remove_data=False)
 
 
 def sweep_of(
