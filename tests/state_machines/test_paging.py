@@ -4,14 +4,26 @@ page. Page sizes are made small here so that the reference engine's executions s
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from engine_result_notifier import step_functions
+from engine_result_notifier.settings import DEFAULT_SWEEP_MIN_AGE_MINUTES
+from local_aws.lambda_context import LocalLambdaContext
 from local_aws.step_functions import status_change_event
 from tests.conftest import invoke
-from tests.state_machines.conftest import LOST_RECORD_OUTPUTS, Scene, lost_status_change, run_workflow
+from tests.state_machines.conftest import (
+    LOST_RECORD_OUTPUTS,
+    Scene,
+    create_reference_engine,
+    lost_status_change,
+    run_workflow,
+    sweep_over,
+)
 
 
 def pages(scene: Scene, operation: str, **arguments: Any) -> list[dict[str, Any]]:
@@ -71,3 +83,17 @@ def test_the_rescue_reads_the_history_newest_first_to_a_notify_task_beyond_its_f
     assert [output["OutputKey"] for output in call.parameters["Outputs"]] == [
         output["key"] for output in LOST_RECORD_OUTPUTS
     ]
+
+
+def test_the_sweep_lists_past_the_first_page_of_executions(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given three lost status changes of one state machine, and listing pages of one execution
+    scene = replace(scene, reference_engine=create_reference_engine(scene.interpreter))
+    executions = [lost_status_change(scene) for _ in range(3)]
+    monkeypatch.setattr(step_functions, "LIST_PAGE_SIZE", 1)
+    # When the sweep runs after the minimum age
+    later = datetime.now(UTC) + timedelta(minutes=DEFAULT_SWEEP_MIN_AGE_MINUTES + 1)
+    report = sweep_over(scene).run(LocalLambdaContext(timeout_seconds=300), now=later)
+    # Then it found all three
+    assert report.rescued == 3
+    record_ids = sorted(request.parameters["RecordId"] for request in scene.service_catalog.accepted)
+    assert record_ids == sorted(json.loads(execution["input"])["recordId"] for execution in executions)
