@@ -103,7 +103,7 @@ def dead_letter_event(body: str) -> Mapping[str, Any] | None:
     status-change event itself (what the EventBridge rule's own dead-letter queue receives)."""
     try:
         message = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(message, Mapping) and isinstance(message.get("requestPayload"), Mapping):
         message = message["requestPayload"]

@@ -307,7 +307,7 @@ def _lambda_error(cause: str) -> tuple[str, str] | None:
         return None
     try:
         parsed = json.loads(cause)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than Python reads: text, not a Lambda error
         return None
     if not isinstance(parsed, dict) or not ({"errorType", "errorMessage"} & parsed.keys()):
         return None

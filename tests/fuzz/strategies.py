@@ -21,7 +21,16 @@ ANSI = ["\u001b[31m", "\u001b[0m", "\u001b[1m", "\u001b]0;title\u0007", "\u001b[
 
 # Every code point, lone surrogates and controls included.
 any_character = st.characters(codec=None, exclude_categories=[])
+# Text that begins as JSON (a Lambda error, an execution input, a quoted state input) and nests deeper than any
+# Python reads, up to the 256 KB Step Functions allows a cause or an input.
+deep_json_text = st.builds(
+    lambda start, opener, depth: start + opener * depth,
+    st.sampled_from(["", '{"errorType":', '{"errorMessage":', '{"token":', "[{", 'input \'{"token":']),
+    st.sampled_from(["[", '{"k":', '[{"e":']),
+    st.integers(900, 50_000),
+)
 hostile_text = st.one_of(
+    deep_json_text,
     st.text(any_character, max_size=40),
     st.builds(lambda piece, times: piece * times, st.text(any_character, min_size=1, max_size=3), st.integers(0, 9000)),
     st.lists(st.one_of(st.sampled_from(ANSI), st.text(any_character, max_size=12)), max_size=12).map("".join),

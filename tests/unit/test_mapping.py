@@ -460,3 +460,9 @@ def test_text_that_keeps_looking_like_json_without_being_json_is_left_out_after_
     reason = leave_out_secrets(cause, {})
     assert reason.startswith('ok {"a":1 ' * 256 + "ok ")
     assert reason.endswith(JSON_LEFT_OUT)
+
+
+def test_a_cause_of_json_text_nested_deeper_than_python_reads_is_text_not_a_lambda_error() -> None:
+    # Found by hand (issue: poison input): json.loads raised RecursionError, which no except ValueError catches
+    reason = failure_reason_for_error(EngineError("States.TaskFailed", '{"errorType":' + "[" * 50_000), {})
+    assert reason == JSON_LEFT_OUT  # text that begins like JSON and is not readable JSON is left out
