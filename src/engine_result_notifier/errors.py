@@ -48,6 +48,13 @@ class StepFunctionsUnavailableError(NotifierError):
     Lambda's asynchronous retries and the next sweep run retry it."""
 
 
+class StepFunctionsAccessDeniedError(NotifierError):
+    """Step Functions refused to let the function read an execution (``AccessDeniedException``: a missing
+    ``states:`` permission, or an execution of another account or region; ``KmsAccessDeniedException``: the state
+    machine's customer-managed key does not let the role decrypt). Final: only a person can grant it; the message
+    says which permission is missing. Raised on the safety net's, the sweep's and the operators' paths only."""
+
+
 class RescueFailedError(NotifierError):
     """A sweep found ended executions it could not rescue for good (an invalid input, a refused notification):
     their records need a person. Raised at the end of the run, after every other execution was handled, so that
@@ -80,6 +87,9 @@ needs a person."""
 
 PASSING_ERRORS: tuple[type[Exception], ...] = (*RETRYABLE_ERRORS, StepFunctionsUnavailableError)
 """What the safety net's paths retry later (Lambda's asynchronous retries, the next sweep run, the operator)."""
+
+FINAL_ERRORS: tuple[type[Exception], ...] = (*TERMINAL_ERRORS, StepFunctionsAccessDeniedError)
+"""What no retry fixes on the safety net's paths: the record needs a person."""
 
 RETRYABLE_ERROR_NAMES = tuple(error.__name__ for error in RETRYABLE_ERRORS)
 TERMINAL_ERROR_NAMES = tuple(error.__name__ for error in TERMINAL_ERRORS)

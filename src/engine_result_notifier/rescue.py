@@ -26,7 +26,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from engine_result_notifier import history, step_functions
 from engine_result_notifier.constraints import check_request
 from engine_result_notifier.delivery import reject
-from engine_result_notifier.errors import TERMINAL_ERROR_NAMES, InvalidEventError, StepFunctionsUnavailableError
+from engine_result_notifier.errors import (
+    TERMINAL_ERROR_NAMES,
+    InvalidEventError,
+    StepFunctionsAccessDeniedError,
+    StepFunctionsUnavailableError,
+)
 from engine_result_notifier.events import parse_completion_event, parse_status_change, parse_workflow_payload
 from engine_result_notifier.mapping import (
     FAILED_EXECUTION_STATUSES,
@@ -139,6 +144,11 @@ class Rescuer:
                 "Step Functions unavailable; nothing sent until the execution can be read", reason=str(error)
             )
             metrics.add_metric(name="StepFunctionsUnavailable", unit=MetricUnit.Count, value=1)
+            raise
+        except StepFunctionsAccessDeniedError as error:
+            logger.error(
+                "The execution cannot be read: a permission is missing; its record needs a person", reason=str(error)
+            )
             raise
         logger.info("Ended execution read", finding=rescue.finding, execution_status=change.status)
         if rescue.engine_notified:

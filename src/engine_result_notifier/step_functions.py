@@ -11,7 +11,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from engine_result_notifier.errors import StepFunctionsUnavailableError
+from engine_result_notifier.errors import StepFunctionsAccessDeniedError, StepFunctionsUnavailableError
 from engine_result_notifier.models import EngineError, ExecutionStatusChange
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ HISTORY_MAX_PAGES = 5
 LIST_PAGE_SIZE = 1000
 """The most ``ListExecutions`` gives a page."""
 _GONE = "ExecutionDoesNotExist"
+_ACCESS_DENIED = "AccessDeniedException"
+_KEY_DENIED = frozenset({"KmsAccessDeniedException", "KmsInvalidStateException"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,7 @@ def new_client() -> SFNClient:
 
 def describe_execution(client: SFNClient, execution_arn: str) -> ExecutionStatusChange | None:
     """The execution as a status change would tell it (its input included), or None if it no longer exists."""
-    described = _call(client.describe_execution, executionArn=execution_arn)
+    described = _call("DescribeExecution", client.describe_execution, executionArn=execution_arn)
     if described is None:
         return None
     return ExecutionStatusChange(
@@ -74,7 +76,7 @@ def recent_history(
         }
         if next_token:
             page_arguments["nextToken"] = next_token
-        page = _call(client.get_execution_history, **page_arguments)
+        page = _call("GetExecutionHistory", client.get_execution_history, **page_arguments)
         if page is None:
             return None
         events.extend(dict(event) for event in page["events"])
@@ -96,7 +98,7 @@ def list_executions(
             page_arguments["statusFilter"] = status
         if next_token:
             page_arguments["nextToken"] = next_token
-        page = _call(client.list_executions, **page_arguments)
+        page = _call("ListExecutions", client.list_executions, **page_arguments)
         if page is None:  # the state machine itself is gone
             return
         for execution in page["executions"]:
@@ -110,7 +112,7 @@ def list_executions(
 
 def execution_summary(client: SFNClient, execution_arn: str) -> ExecutionSummary | None:
     """The execution as ``ListExecutions`` would give it, read now; None if it no longer exists."""
-    described = _call(client.describe_execution, executionArn=execution_arn)
+    described = _call("DescribeExecution", client.describe_execution, executionArn=execution_arn)
     return None if described is None else _summary(described)
 
 
@@ -125,14 +127,26 @@ def _summary(execution: Mapping[str, Any]) -> ExecutionSummary:
     )
 
 
-def _call(operation: Callable[..., Any], **arguments: Any) -> Mapping[str, Any] | None:
-    """One Step Functions call; None if what it reads does not exist, a named error if it cannot be read."""
+def _call(action: str, operation: Callable[..., Any], **arguments: Any) -> Mapping[str, Any] | None:
+    """One Step Functions call; None if what it reads does not exist, a named error if it cannot be read: final if
+    a permission is missing (which one, said), passing otherwise (throttling, 5xx, the network)."""
     try:
         result: Mapping[str, Any] = operation(**arguments)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "Unknown")
         if code in (_GONE, "StateMachineDoesNotExist"):
             return None
+        resource = arguments.get("executionArn") or arguments.get("stateMachineArn")
+        if code == _ACCESS_DENIED:
+            raise StepFunctionsAccessDeniedError(
+                f"Step Functions refused {action} on {resource} ({code}): the function's role needs states:{action} "
+                "on it, and the execution must be of this account and region"
+            ) from error
+        if code in _KEY_DENIED:
+            raise StepFunctionsAccessDeniedError(
+                f"Step Functions could not decrypt {resource} for {action} ({code}): the function's role needs "
+                "kms:Decrypt on the state machine's customer-managed key, granted by the key's policy"
+            ) from error
         raise StepFunctionsUnavailableError(
             f"Step Functions could not be read ({code}); nothing is sent until it can be"
         ) from error

@@ -39,8 +39,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from engine_result_notifier import step_functions
 from engine_result_notifier.errors import (
+    FINAL_ERRORS,
     PASSING_ERRORS,
-    TERMINAL_ERRORS,
     IdempotencyStoreUnavailableError,
     RescueFailedError,
     StepFunctionsUnavailableError,
@@ -296,7 +296,7 @@ class Sweep:
                 )
                 return None
             return self._needs_a_person(execution, error, needing_a_person, "retried for half the look-back window")
-        except TERMINAL_ERRORS as error:
+        except FINAL_ERRORS as error:
             return self._needs_a_person(execution, error, needing_a_person, str(error))
         except Exception as error:  # noqa: BLE001 (one execution never stops the others: logged, recorded, alarmed)
             logger.exception("Unexpected error rescuing an execution", execution_arn=execution.execution_arn)
