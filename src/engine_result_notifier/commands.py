@@ -33,7 +33,7 @@ from engine_result_notifier.dead_letter_queue import DeadLetterQueue, dead_lette
 from engine_result_notifier.delivery import Delivery, new_dynamodb_client
 from engine_result_notifier.errors import RETRYABLE_ERRORS, DeadLetterReceiptExpiredError, NotifierError
 from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES
-from engine_result_notifier.models import NotifyRequest
+from engine_result_notifier.models import NotifyRequest, StoredRecord
 from engine_result_notifier.observability import logger
 from engine_result_notifier.rescue import Rescuer
 from engine_result_notifier.settings import Settings
@@ -132,14 +132,7 @@ def rescue_execution(rescuer: Rescuer, delivery: Delivery, execution_arn: str, c
     request = rescue.request
     print(f"Execution {execution_arn} ({change.status}): {rescue.finding}.")
     stored = delivery.record_state(request.record_id)
-    if stored is not None and stored.status in ("COMPLETED", "INPROGRESS"):
-        if stored.status == "INPROGRESS":
-            print(f"Record {request.record_id} is being notified by another delivery right now: nothing is sent.")
-        else:
-            made = stored.result
-            when = (made.notified_at or "(time not recorded)") if made else "(time not recorded)"
-            what = f"{made.outcome}, {made.operation} {made.status}" if made else "outcome not recorded"
-            print(f"Record {request.record_id} was already notified at {when} ({what}): nothing is sent.")
+    if _held_by_the_table(stored, request.record_id):
         return _REFUSED
     if rescue.engine_notified:
         print(
@@ -154,6 +147,30 @@ def rescue_execution(rescuer: Rescuer, delivery: Delivery, execution_arn: str, c
     result = rescuer.execution(change, OperatorContext())
     print(f"{result.outcome}: record {result.record_id}, {result.operation} {result.status}.")
     return _DELIVERED
+
+
+def _held_by_the_table(stored: StoredRecord | None, record_id: str) -> bool:
+    """Whether the table holds the record for a notification made, or being made now: then nothing is sent. A claim
+    whose delivery did not finish (it expired) does not hold it, as it does not for the functions."""
+    if stored is None:
+        return False
+    if stored.status == "INPROGRESS":
+        claimed_until = (stored.in_progress_until_ms or 0) / 1000
+        if claimed_until > datetime.now(UTC).timestamp():
+            print(f"Record {record_id} is being notified by another delivery right now: nothing is sent.")
+            return True
+        print(
+            f"Record {record_id} was claimed by a delivery that did not finish (its claim expired at "
+            f"{_time(claimed_until)}): it can be notified."
+        )
+        return False
+    if stored.status == "COMPLETED":
+        made = stored.result
+        when = (made.notified_at or "(time not recorded)") if made else "(time not recorded)"
+        what = f"{made.outcome}, {made.operation} {made.status}" if made else "outcome not recorded"
+        print(f"Record {record_id} was already notified at {when} ({what}): nothing is sent.")
+        return True
+    return False
 
 
 def replay_dead_letters(rescuer: Rescuer, queue: DeadLetterQueue, queue_url: str, *, send: bool) -> int:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 from typing import Any
 
 import boto3
 import botocore.awsrequest
 import pytest
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
 from engine_result_notifier import commands
 from engine_result_notifier import dead_letter_queue as dead_letter_queue_module
+from engine_result_notifier.delivery import IDEMPOTENCY_KEY_FIELDS, IDEMPOTENCY_KEY_PREFIX
 from local_aws.step_functions import status_change_event
 from local_aws.template import function_arn
 from tests.conftest import SAMPLE_TOKEN, TEMPLATE, LocalFunctions, invoke
@@ -392,3 +395,22 @@ def test_a_receipt_that_expired_before_the_delete_is_said_in_one_line_and_the_me
     status, output = run(["replay-dead-letters", "--send"], capsys)
     assert (status, len(scene.service_catalog.accepted), messages_in(dead_letter_queue)) == (0, 1, 0)
     assert "DUPLICATE; deleted." in output
+
+
+def test_rescue_of_a_record_whose_claim_expired_sends_as_the_functions_would(
+    scene: Scene, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a lost status change whose record a delivery claimed and then died with (its claim has expired)
+    execution = lost_status_change(scene)
+    claims = DynamoDBPersistenceLayer(
+        table_name=scene.lambdas.settings.idempotency_table_name, boto3_client=scene.lambdas.dynamodb_client
+    )
+    claims.configure(IdempotencyConfig(event_key_jmespath=IDEMPOTENCY_KEY_FIELDS), key_prefix=IDEMPOTENCY_KEY_PREFIX)
+    claims.save_inprogress({"record_id": record_of(execution)}, remaining_time_in_millis=1)
+    time.sleep(0.01)
+    # When an operator rescues its execution, Then the record is notified once, and the command says why it could be
+    status, output = run(["rescue", execution["executionArn"], "--yes"], capsys)
+    assert status == 0
+    assert "claimed by a delivery that did not finish" in output
+    (call,) = scene.service_catalog.accepted
+    assert call.parameters["Status"] == "SUCCEEDED"
