@@ -6,6 +6,10 @@ its ``parameters`` holding ``FunctionName`` and the ``Payload`` about to be sent
 (``...Succeeded``, ``...Failed``, ``...TimedOut``, ``...StartFailed``, ``TaskSubmitFailed``), each event pointing
 at the one before through ``previousEventId``. The last task aimed at one of the entry points is what the engine
 meant to send, and its outcome says whether it was sent.
+
+A redriven execution keeps its history and goes on after an ``ExecutionRedriven`` event: only the events after
+the newest one are the attempt that ended as the execution is now. A notify task of an earlier attempt says what
+that attempt meant to send, not what this one did.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ _FAILED = {
     "LambdaFunctionScheduleFailed": "lambdaFunctionScheduleFailedEventDetails",
 }
 _LAMBDA_INVOKE = "invoke"
+_REDRIVEN = "ExecutionRedriven"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +50,13 @@ class _ScheduledTask:
 def last_notify_attempt(
     events: Iterable[Mapping[str, Any]], entry_points: Mapping[str, Operation | None]
 ) -> NotifyAttempt | None:
-    """The last task the execution scheduled for an entry point (a function name in ``entry_points``), with its
-    outcome; None if it scheduled none. The events may come in any order and need not be all of them, as long as
-    they include the last such task and everything after it."""
+    """The last task the execution's latest attempt scheduled for an entry point (a function name in
+    ``entry_points``), with its outcome; None if it scheduled none. The events may come in any order and need not
+    be all of them, as long as they include the last such task (or the newest ``ExecutionRedriven``) and
+    everything after it."""
     ordered = sorted(events, key=lambda event: int(event.get("id", 0)))
+    redriven_at = max((int(event.get("id", 0)) for event in ordered if event.get("type") == _REDRIVEN), default=0)
+    ordered = [event for event in ordered if int(event.get("id", 0)) > redriven_at]
     scheduled: dict[int, _ScheduledTask] = {}
     started: dict[int, int] = {}
     outcomes: dict[int, tuple[TaskOutcome, EngineError | None]] = {}
@@ -79,9 +87,12 @@ def last_notify_attempt(
 
 
 def schedules_a_notify(events: Iterable[Mapping[str, Any]], entry_points: Mapping[str, Operation | None]) -> bool:
-    """Whether these events include a task scheduled for an entry point: reading newest first, the rest is older."""
+    """Whether these events include a task scheduled for an entry point, or the start of the latest attempt (an
+    ``ExecutionRedriven``): reading newest first, what is older does not count."""
     for event in events:
         kind = event.get("type")
+        if kind == _REDRIVEN:
+            return True
         if kind in _SCHEDULED:
             task = _scheduled_task(event.get(_SCHEDULED[kind]))
             if task is not None and task.function_name in entry_points:

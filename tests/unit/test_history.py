@@ -225,3 +225,47 @@ def test_schedules_a_notify_tells_whether_reading_can_stop() -> None:
     assert not schedules_a_notify(
         [scheduled(2, f"{ACCOUNT}:engine-run"), event(1, 0, "ExecutionStarted")], ENTRY_POINTS
     )
+
+
+def redriven(event_id: int, count: int = 1) -> dict[str, Any]:
+    return event(event_id, event_id - 1, "ExecutionRedriven", redriveCount=count)
+
+
+def test_after_a_redrive_a_notify_task_of_the_earlier_attempt_is_no_attempt() -> None:
+    # The first attempt's notify task failed, the execution failed and was redriven; the new attempt failed earlier
+    events = history(
+        scheduled(2, f"{ACCOUNT}:stack-notify-provision"),
+        started(3),
+        failed(4, "ServiceCatalogUnavailableError"),
+        event(5, 4, "ExecutionFailed", error="ServiceCatalogUnavailableError"),
+        redriven(6),
+        event(7, 6, "TaskStateEntered", name="Send apply command"),
+        event(8, 7, "ExecutionFailed", error="States.TaskFailed"),
+    )
+    assert last_notify_attempt(events, ENTRY_POINTS) is None
+
+
+def test_after_a_redrive_the_notify_task_of_the_latest_attempt_is_the_attempt() -> None:
+    events = history(
+        scheduled(2, f"{ACCOUNT}:stack-notify-provision"),
+        started(3),
+        succeeded(4),
+        redriven(5),
+        scheduled(6, f"{ACCOUNT}:stack-notify-provision"),
+        started(7),
+        failed(8, "ServiceCatalogUnavailableError"),
+        redriven(9, 2),
+        scheduled(10, f"{ACCOUNT}:stack-notify-provision"),
+        started(11),
+        failed(12, "InvalidEventError", "token: is missing"),
+    )
+    attempt = last_notify_attempt(events, ENTRY_POINTS)
+    assert attempt is not None
+    assert (attempt.outcome, attempt.error) == (
+        TaskOutcome.FAILED,
+        EngineError("InvalidEventError", "token: is missing"),
+    )
+
+
+def test_reading_newest_first_can_stop_at_the_latest_redrive() -> None:
+    assert schedules_a_notify([event(8, 7, "ExecutionFailed"), redriven(6)], ENTRY_POINTS)
