@@ -33,7 +33,7 @@ from engine_result_notifier.dead_letter_queue import DeadLetterQueue, dead_lette
 from engine_result_notifier.delivery import Delivery, new_dynamodb_client
 from engine_result_notifier.errors import RETRYABLE_ERRORS, DeadLetterReceiptExpiredError, NotifierError
 from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES
-from engine_result_notifier.models import NotifyRequest, StoredRecord
+from engine_result_notifier.models import IgnoredStatusChange, NotifyRequest, StoredRecord
 from engine_result_notifier.observability import logger
 from engine_result_notifier.rescue import Rescuer
 from engine_result_notifier.settings import Settings
@@ -141,10 +141,17 @@ def rescue_execution(rescuer: Rescuer, delivery: Delivery, execution_arn: str, c
         return _REFUSED
     print(f"Would send {service_catalog.API_CALLS[request.operation]}:")
     print(json.dumps(masked(request), indent=2, ensure_ascii=False))
+    return _send_when_confirmed(rescuer, execution_arn, confirmed)
+
+
+def _send_when_confirmed(rescuer: Rescuer, execution_arn: str, confirmed: Callable[[], bool]) -> int:
     if not confirmed():
         print("Not sent.")
         return _REFUSED
-    result = rescuer.execution(change, OperatorContext())
+    result = rescuer.execution(execution_arn, OperatorContext())
+    if isinstance(result, IgnoredStatusChange):  # it changed since it was read: redriven, or gone
+        print(f"{result.outcome.value}: execution {execution_arn} is {result.execution_status} now; nothing is sent.")
+        return _REFUSED
     print(f"{result.outcome}: record {result.record_id}, {result.operation} {result.status}.")
     return _DELIVERED
 

@@ -30,6 +30,19 @@ EXECUTION_ARN = re.compile(
 )
 """A standard execution's ARN, as the operators' rescue takes it."""
 
+
+def state_machine_arn(execution_arn: str) -> str:
+    """The ARN of an execution's state machine: ``...:execution:<state machine>:<name>`` to
+    ``...:stateMachine:<state machine>``."""
+    prefix, _, rest = execution_arn.partition(":execution:")
+    return f"{prefix}:stateMachine:{rest.split(':', 1)[0]}"
+
+
+def execution_arn(state_machine: str, name: str) -> str:
+    """The ARN of a state machine's execution of this name."""
+    return f"{state_machine.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
 _WORKFLOW_TOKEN = re.compile(r"[0-9A-Za-z+/=]+")
 _IDEMPOTENCY_TOKEN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]*")
 NOT_IN_FAILURE_REASON = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff\U00010000-\U0010ffff]")

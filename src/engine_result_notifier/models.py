@@ -37,7 +37,13 @@ class Outcome(StrEnum):
     ALREADY_NOTIFIED = "ALREADY_NOTIFIED"
     """A status change for a record already notified with other content: the safety net adds nothing, no call."""
     IGNORED = "IGNORED"
-    """A status-change event for an execution that did not fail: nothing to notify."""
+    """A status-change event for an execution that did not fail, or of a state machine the function does not
+    watch (another one, or of another account or region): nothing to notify."""
+    REDRIVEN = "REDRIVEN"
+    """The execution ended failed, but is no longer so: redriven, it runs again, waits to, or succeeded. Its own
+    notify task (or a later status change) reports it: no call."""
+    GONE = "GONE"
+    """The execution no longer exists (Step Functions keeps it 90 days after it ends): nothing is known to send."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,14 +206,16 @@ class NotifyResult:
 
 @dataclass(frozen=True, slots=True)
 class IgnoredStatusChange:
-    """The result for a status-change event of an execution that did not fail."""
+    """The result for an execution that gets no call: it did not fail, it is not watched, it runs again, or it is
+    gone."""
 
     execution_arn: str
     execution_status: str
+    outcome: Outcome = Outcome.IGNORED
 
     def to_response(self) -> dict[str, str]:
         return {
-            "outcome": Outcome.IGNORED.value,
+            "outcome": self.outcome.value,
             "executionArn": self.execution_arn,
             "executionStatus": self.execution_status,
         }

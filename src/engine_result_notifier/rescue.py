@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from engine_result_notifier import history, step_functions
-from engine_result_notifier.constraints import check_request
+from engine_result_notifier.constraints import check_request, state_machine_arn
 from engine_result_notifier.delivery import reject
 from engine_result_notifier.errors import (
     TERMINAL_ERROR_NAMES,
@@ -45,6 +45,7 @@ from engine_result_notifier.models import (
     IgnoredStatusChange,
     NotifyAttempt,
     NotifyRequest,
+    Outcome,
     TaskOutcome,
     WorkflowPayload,
 )
@@ -78,10 +79,12 @@ class Rescuer:
         self._sensitive_outputs = settings.sensitive_outputs
         self._delivery = delivery
         self._step_functions = step_functions_client
+        self._watched = frozenset(settings.engine_state_machine_arns)
+        """The state machines it rescues executions of; empty: any that reaches it."""
 
     def status_change(self, event: Mapping[str, Any], context: LambdaContext) -> NotifyResult | IgnoredStatusChange:
         """The safety net: one delivery of a Step Functions status change. An execution that did not fail is
-        ignored; one that ended FAILED, TIMED_OUT or ABORTED is rescued."""
+        ignored; one that ended FAILED, TIMED_OUT or ABORTED is rescued as it is now."""
         self._delivery.begin(context)
         try:
             change = parse_status_change(event)
@@ -93,30 +96,28 @@ class Rescuer:
             logger.debug("Status change ignored: the execution did not fail", execution_status=change.status)
             metrics.add_metric(name="IgnoredStatusChanges", unit=MetricUnit.Count, value=1)
             return IgnoredStatusChange(execution_arn=change.execution_arn, execution_status=change.status)
-        return self._rescue(change)
+        return self._rescue(change.execution_arn, told=change)
 
-    def execution(self, change: ExecutionStatusChange, context: LambdaContext) -> NotifyResult:
-        """Rescue one execution that ended FAILED, TIMED_OUT or ABORTED, as the safety net would (the sweep's and
-        the operators' way in). Each rescue is a unit of metrics of its own, as a delivery is: it starts clean, and
-        the caller flushes (or drops) what it counted."""
+    def execution(self, execution_arn: str, context: LambdaContext) -> NotifyResult | IgnoredStatusChange:
+        """Rescue one execution as it is now, as the safety net would (the sweep's and the operators' way in). Each
+        rescue is a unit of metrics of its own, as a delivery is: it starts clean, and the caller flushes (or
+        drops) what it counted."""
         self._delivery.begin(context)
-        logger.append_keys(execution_arn=change.execution_arn)
-        return self._rescue(change)
+        logger.append_keys(execution_arn=execution_arn)
+        return self._rescue(execution_arn, told=None)
 
     def describe(self, execution_arn: str) -> ExecutionStatusChange | None:
         """The execution as a status change would tell it, read now; None if it no longer exists."""
         return step_functions.describe_execution(self._step_functions, execution_arn)
 
     def plan(self, change: ExecutionStatusChange) -> Rescue:
-        """What to send for an execution that ended FAILED, TIMED_OUT or ABORTED; nothing is sent."""
-        if change.execution_input is None:  # left out of the event for size: Step Functions still has it
-            described = self.describe(change.execution_arn)
-            if described is None:
-                raise InvalidEventError(
-                    f"execution {change.execution_arn}: its input was left out of the event and the execution no "
-                    "longer exists, so its workflow token and record id are unknown"
-                )
-            change = described
+        """What to send for an execution that ended FAILED, TIMED_OUT or ABORTED, as read (or, if it is gone, as
+        its status change told it); nothing is sent."""
+        if change.execution_input is None:  # left out of the event for size, and the execution is gone
+            raise InvalidEventError(
+                f"execution {change.execution_arn}: its input was left out of the event and the execution no "
+                "longer exists, so its workflow token and record id are unknown"
+            )
         workflow = parse_workflow_payload(change.execution_input, change.execution_arn)
         events = step_functions.recent_history(
             self._step_functions,
@@ -133,8 +134,26 @@ class Rescuer:
             change, workflow, history.last_notify_attempt(events, self._entry_points), self._sensitive_outputs
         )
 
-    def _rescue(self, change: ExecutionStatusChange) -> NotifyResult:
+    def _rescue(self, execution_arn: str, told: ExecutionStatusChange | None) -> NotifyResult | IgnoredStatusChange:
+        """Read the execution now and, if a watched state machine's execution still stands ended failed, deliver what
+        it meant to send. ``told``: what a status change said of it, all there is if the execution is gone."""
+        if self._watched and state_machine_arn(execution_arn) not in self._watched:
+            logger.warning(
+                "Execution of a state machine this function does not watch; ignored",
+                state_machine_arn=state_machine_arn(execution_arn),
+            )
+            metrics.add_metric(name="ForeignExecutions", unit=MetricUnit.Count, value=1)
+            return IgnoredStatusChange(execution_arn, told.status if told else "UNKNOWN")
         try:
+            now = self.describe(execution_arn)
+            if now is not None and now.status not in FAILED_EXECUTION_STATUSES:
+                logger.info("The execution is no longer as it ended: no call", execution_status=now.status)
+                metrics.add_metric(name="RedrivenExecutions", unit=MetricUnit.Count, value=1)
+                return IgnoredStatusChange(execution_arn, now.status, Outcome.REDRIVEN)
+            change = now or told
+            if change is None:
+                logger.info("The execution no longer exists: nothing is known to send")
+                return IgnoredStatusChange(execution_arn, "GONE", Outcome.GONE)
             rescue = self.plan(change)
         except InvalidEventError as error:
             reject(error)

@@ -38,6 +38,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from engine_result_notifier import step_functions
+from engine_result_notifier.constraints import execution_arn
 from engine_result_notifier.errors import (
     FINAL_ERRORS,
     PASSING_ERRORS,
@@ -46,7 +47,7 @@ from engine_result_notifier.errors import (
     StepFunctionsUnavailableError,
 )
 from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES
-from engine_result_notifier.models import Outcome
+from engine_result_notifier.models import IgnoredStatusChange, Outcome
 from engine_result_notifier.observability import logger, metrics
 
 if TYPE_CHECKING:
@@ -68,12 +69,12 @@ BATCH_GET_MAX_KEYS = 100
 NEEDS_A_PERSON = "NEEDS_A_PERSON"
 """What the sweep records for an execution it could not rescue: the log and the alarm name it, and it is not tried
 again (a person uses the operators' ``rescue``)."""
-GONE = "GONE"
-"""What the sweep records for an execution Step Functions no longer has."""
 _RUNNING_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
 REMEMBERED_RUNNING_MAX = 2_000
 """The most running executions remembered by name (about 100 bytes each, in an item of at most 400 KB); with more,
 the horizon stays at the earliest start among them instead, and listings reach back to it."""
+NAMED_IN_THE_ERROR = 10
+"""The executions the run's error names; the log names each of them."""
 CLOCK_MARGIN = timedelta(minutes=5)
 """How far before its own clock a listing reaches back: Step Functions' start dates and Lambda's clock may differ."""
 
@@ -178,9 +179,11 @@ class Sweep:
             needing_a_person=len(needing_a_person),
         )
         if needing_a_person:
+            named = ", ".join(needing_a_person[:NAMED_IN_THE_ERROR])
+            more = len(needing_a_person) - NAMED_IN_THE_ERROR
             raise RescueFailedError(
                 f"{len(needing_a_person)} ended execution(s) or state machine(s) could not be rescued and need a "
-                "person: " + ", ".join(needing_a_person)
+                f"person: {named}" + (f" and {more} more (the log names each)" if more > 0 else "")
             )
         return report
 
@@ -206,7 +209,7 @@ class Sweep:
             running.update(still)
             for name in sorted(unseen - set(still)):
                 execution = step_functions.execution_summary(
-                    self._step_functions, _execution_arn(state_machine_arn, name)
+                    self._step_functions, execution_arn(state_machine_arn, name)
                 )
                 if execution is None:
                     continue  # gone: Step Functions no longer keeps it
@@ -283,10 +286,7 @@ class Sweep:
     ) -> str | None:
         """Rescue one execution; its outcome, or None if a later run must examine it again (a passing failure)."""
         try:
-            change = self._rescuer.describe(execution.execution_arn)
-            if change is None:
-                return GONE
-            result = self._rescuer.execution(change, context)
+            result = self._rescuer.execution(execution.execution_arn, context)
         except PASSING_ERRORS as error:
             if execution.stop_date is not None and execution.stop_date > now - self._retry_for():
                 logger.warning(
@@ -304,6 +304,8 @@ class Sweep:
         finally:
             _flush_record_metrics()
             logger.remove_keys(["execution_arn", "record_id", "operation", "status"])
+        if isinstance(result, IgnoredStatusChange):
+            return result.outcome.value  # gone, running again after a redrive, or not watched
         if result.outcome == Outcome.NOTIFIED.value:
             logger.warning(
                 "Record rescued by the sweep: its status change was lost or its delivery failed",
@@ -451,10 +453,6 @@ def _state_machine_key(state_machine_arn: str) -> str:
 
 def _execution_key(execution: ExecutionSummary) -> str:
     return f"{SWEEP_KEY_PREFIX}{execution.execution_arn}#{execution.redrive_count}"
-
-
-def _execution_arn(state_machine_arn: str, name: str) -> str:
-    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
 
 
 def _key(key: str) -> dict[str, Any]:

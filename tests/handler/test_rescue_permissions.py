@@ -31,7 +31,7 @@ def step_functions(local_services: LocalFunctions) -> Iterator[tuple[Stubber, La
 @pytest.mark.parametrize(
     ("code", "says"),
     [
-        ("AccessDeniedException", "needs states:GetExecutionHistory"),
+        ("AccessDeniedException", "needs states:DescribeExecution"),
         ("KmsAccessDeniedException", "needs kms:Decrypt on the state machine's customer-managed key"),
     ],
 )
@@ -39,7 +39,7 @@ def test_a_refused_read_is_a_final_error_that_says_which_permission_is_missing(
     step_functions: tuple[Stubber, LambdaContainer], code: str, says: str
 ) -> None:
     stubbed, container = step_functions
-    stubbed.add_client_error("get_execution_history", service_error_code=code, http_status_code=400)
+    stubbed.add_client_error("describe_execution", service_error_code=code, http_status_code=400)
     with pytest.raises(StepFunctionsAccessDeniedError, match=says) as raised:
         container.rescuer.status_change(load_event("execution-failed.json"), LocalLambdaContext())
     assert isinstance(raised.value, FINAL_ERRORS)
@@ -49,7 +49,7 @@ def test_a_refused_read_is_a_final_error_that_says_which_permission_is_missing(
 @pytest.mark.parametrize("code", ["ThrottlingException", "KmsThrottlingException"])
 def test_throttling_stays_a_passing_error(step_functions: tuple[Stubber, LambdaContainer], code: str) -> None:
     stubbed, container = step_functions
-    stubbed.add_client_error("get_execution_history", service_error_code=code, http_status_code=400)
+    stubbed.add_client_error("describe_execution", service_error_code=code, http_status_code=400)
     with pytest.raises(StepFunctionsUnavailableError) as raised:
         container.rescuer.status_change(load_event("execution-failed.json"), LocalLambdaContext())
     assert isinstance(raised.value, PASSING_ERRORS)

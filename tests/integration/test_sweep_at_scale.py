@@ -17,7 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from engine_result_notifier.models import EngineError, ExecutionStatusChange, NotifyResult
+from engine_result_notifier.models import NotifyResult
 from engine_result_notifier.observability import logger
 from engine_result_notifier.settings import EntryPoints, Settings
 from engine_result_notifier.sweep import Sweep
@@ -38,15 +38,10 @@ class RecordingRescue:
         self._step_functions = step_functions
         self.rescued: collections.Counter[str] = collections.Counter()
 
-    def describe(self, execution_arn: str) -> ExecutionStatusChange:
+    def execution(self, execution_arn: str, context: Any) -> NotifyResult:
         described = self._step_functions.describe_execution(executionArn=execution_arn)
-        return ExecutionStatusChange(
-            execution_arn, described["name"], described["status"], EngineError(None, None), described["input"]
-        )
-
-    def execution(self, change: ExecutionStatusChange, context: Any) -> NotifyResult:
-        self.rescued[change.execution_arn] += 1
-        record_id = json.loads(change.execution_input or "{}")["recordId"]
+        self.rescued[execution_arn] += 1
+        record_id = json.loads(described["input"])["recordId"]
         return NotifyResult(record_id, "PROVISION_PRODUCT", "FAILED", f"provision-{record_id}", "NOTIFIED")
 
 

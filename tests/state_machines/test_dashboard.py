@@ -162,6 +162,20 @@ def a_sweep_that_rescues_a_record(scene: Scene) -> None:
     assert report["rescued"] == 1
 
 
+def a_foreign_execution(scene: Scene) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ENGINE_STATE_MACHINE_ARNS", EVERY_WIDGET["EngineStateMachineArns"])
+        watching = lambda_container()
+        patch.setattr(scene.lambdas.module("NotifyFunction"), "rescuer", watching.rescuer)
+        assert invoke_sample(scene.lambdas, "execution-failed.json")["outcome"] == "IGNORED"
+
+
+def a_late_status_change_of_an_execution_redriven_to_success(scene: Scene) -> None:
+    execution = run_workflow(scene, "PROVISION_PRODUCT")
+    late = status_change_event({**execution, "status": "FAILED"})
+    assert invoke(scene.lambdas, late)["outcome"] == "REDRIVEN"
+
+
 SCENARIOS: list[Callable[[Scene], None]] = [
     notifications_of_each_operation_and_status_then_a_duplicate,
     a_conflicting_notification,
@@ -171,6 +185,8 @@ SCENARIOS: list[Callable[[Scene], None]] = [
     a_delivery_in_progress,
     idempotency_table_unavailable,
     a_status_change_ignored,
+    a_foreign_execution,
+    a_late_status_change_of_an_execution_redriven_to_success,
     step_functions_unavailable,
     a_record_the_engine_notified,
     a_sweep_that_rescues_a_record,

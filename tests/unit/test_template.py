@@ -341,3 +341,28 @@ def test_every_checkov_skip_gives_a_reason(template: dict[str, Any]) -> None:
     ]
     assert skips
     assert all(len(skip["comment"]) > 40 for skip in skips)
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"EngineStateMachineArns": "arn:aws:states:us-east-1:111122223333:stateMachine:Manage"},
+        {"ExampleEngineFunctionArn": "arn:aws:lambda:us-east-1:111122223333:function:engine"},
+        {
+            "EngineStateMachineArns": "arn:aws:states:us-east-1:111122223333:stateMachine:Manage",
+            "ExampleEngineFunctionArn": "arn:aws:lambda:us-east-1:111122223333:function:engine",
+        },
+    ],
+)
+def test_the_safety_net_watches_the_state_machines_the_sweep_sweeps(
+    template: dict[str, Any], parameters: dict[str, str]
+) -> None:
+    intrinsics = Intrinsics(template, parameters)
+    watched = intrinsics.evaluate(function_properties(template, "NotifyFunction")["Environment"]["Variables"])
+    swept = intrinsics.evaluate(function_properties(template, "SweepFunction")["Environment"]["Variables"])
+    assert watched["ENGINE_STATE_MACHINE_ARNS"] == swept["ENGINE_STATE_MACHINE_ARNS"]
+    assert watched["ENGINE_STATE_MACHINE_ARNS"].startswith("arn:aws:states:")
+
+
+def test_with_nothing_watched_the_safety_net_takes_any_state_machine(template: dict[str, Any]) -> None:
+    assert declared_environment(template, "NotifyFunction")["ENGINE_STATE_MACHINE_ARNS"] == ""
