@@ -33,7 +33,7 @@ from engine_result_notifier.dead_letter_queue import DeadLetterQueue, dead_lette
 from engine_result_notifier.delivery import Delivery, new_dynamodb_client
 from engine_result_notifier.errors import RETRYABLE_ERRORS, DeadLetterReceiptExpiredError, NotifierError
 from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES
-from engine_result_notifier.models import IgnoredStatusChange, NotifyRequest, StoredRecord
+from engine_result_notifier.models import DeliveryPath, IgnoredStatusChange, NotifyRequest, StoredRecord
 from engine_result_notifier.observability import logger
 from engine_result_notifier.rescue import Rescuer
 from engine_result_notifier.settings import Settings
@@ -108,6 +108,7 @@ def show_record(delivery: Delivery, record_id: str) -> int:
             "status": result.status,
             "outcome": result.outcome,
             "notified at": result.notified_at or "(not recorded by the version that made it)",
+            "notified by": result.path or "(not recorded by the version that made it)",
             "idempotency token": result.idempotency_token,
         }
         print("\n".join(f"  {name:<18} {value}" for name, value in lines.items()))
@@ -148,7 +149,7 @@ def _send_when_confirmed(rescuer: Rescuer, execution_arn: str, confirmed: Callab
     if not confirmed():
         print("Not sent.")
         return _REFUSED
-    result = rescuer.execution(execution_arn, OperatorContext())
+    result = rescuer.execution(execution_arn, OperatorContext(), DeliveryPath.OPERATOR)
     if isinstance(result, IgnoredStatusChange):  # it changed since it was read: redriven, or gone
         print(f"{result.outcome.value}: execution {execution_arn} is {result.execution_status} now; nothing is sent.")
         return _REFUSED
@@ -229,7 +230,7 @@ def _redelivered(rescuer: Rescuer, event: Mapping[str, Any], label: str) -> str 
     """Deliver one dead letter (a status change) as the generic entry point would take it; its outcome, or None if
     it failed again."""
     try:
-        return rescuer.status_change(event, OperatorContext()).to_response()["outcome"]
+        return rescuer.status_change(event, OperatorContext(), DeliveryPath.OPERATOR).to_response()["outcome"]
     except _SAID_IN_ONE_LINE as error:
         print(f"{label}: failed again ({type(error).__name__}: {error}); kept in the queue.")
         return None

@@ -9,6 +9,7 @@ back what the table holds for a record.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -34,10 +35,11 @@ from engine_result_notifier import service_catalog
 from engine_result_notifier.errors import (
     IdempotencyStoreUnavailableError,
     InvalidEventError,
+    NotificationConflictError,
     NotificationRejectedError,
     ServiceCatalogUnavailableError,
 )
-from engine_result_notifier.models import NotifyRequest, NotifyResult, Outcome, StoredRecord
+from engine_result_notifier.models import DeliveryPath, NotifyRequest, NotifyResult, Outcome, StoredRecord
 from engine_result_notifier.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
@@ -103,14 +105,15 @@ class Delivery:
         self._config.register_lambda_context(context)
         metrics.clear_metrics()
 
-    def deliver(self, request: NotifyRequest, *, from_safety_net: bool) -> NotifyResult:
+    def deliver(self, request: NotifyRequest, path: DeliveryPath) -> NotifyResult:
         """Make the notification unless it was made already; what this delivery came to.
 
-        ``from_safety_net``: the request is what an ended execution meant to send, so a record already notified
-        differently is the engine's own notification (``ALREADY_NOTIFIED``), not a conflict.
+        ``path``: which way it came. From the engine, a record already notified differently is a conflict
+        (``NotificationConflictError``); from any other way, the request is what an ended execution meant to send,
+        and such a record holds the engine's own notification (``ALREADY_NOTIFIED``).
         """
         annotate(request)
-        result = self._deliver_once(request, from_safety_net=from_safety_net)
+        result = self._deliver_once(request, path)
         tracer.put_annotation("outcome", result.outcome)
         return result
 
@@ -144,9 +147,9 @@ class Delivery:
             result=_StoredResultSerializer().from_dict(data) if data else None,
         )
 
-    def _deliver_once(self, request: NotifyRequest, *, from_safety_net: bool) -> NotifyResult:
+    def _deliver_once(self, request: NotifyRequest, path: DeliveryPath) -> NotifyResult:
         try:
-            result: NotifyResult = self._notify_once(request=request)
+            result: NotifyResult = self._notify_once(request=request, path=path)
         except IdempotencyValidationError as error:
             if not _completed(error):
                 # The other notification may still fail and be released: this one must be retried, not dropped.
@@ -155,15 +158,28 @@ class Delivery:
                 raise IdempotencyAlreadyInProgressError(
                     "a different notification for this record is in progress"
                 ) from error
-            if from_safety_net:
+            if path is not DeliveryPath.ENGINE:
                 # The engine notified and its execution then ended FAILED (the reference engine's Fail state after
                 # a failure notification): normal operation, nothing left to do.
                 logger.info("Record already notified: the safety net has nothing to add; no call")
                 metrics.add_metric(name="AlreadyNotified", unit=MetricUnit.Count, value=1)
                 return _result(request, Outcome.ALREADY_NOTIFIED)
-            logger.warning("Conflicting notification: a different one was already made for this record; no call")
+            held = _held(error)
+            logger.warning(
+                "Conflicting notification: a different one was already made for this record; no call",
+                held_operation=held.operation,
+                held_status=held.status,
+                held_since=held.notified_at or "(not recorded)",
+                held_by=held.path or "(not recorded)",
+                asked_operation=request.operation.value,
+                asked_status=request.status.value,
+            )
             metrics.add_metric(name="Conflicts", unit=MetricUnit.Count, value=1)
-            return _result(request, Outcome.CONFLICT)
+            raise NotificationConflictError(
+                f"record {request.record_id} already holds {held.operation} {held.status}, notified at "
+                f"{held.notified_at or '(time not recorded)'} by {held.path or '(way not recorded)'}: this "
+                f"{request.operation.value} {request.status.value} was not sent"
+            ) from error
         except IdempotencyAlreadyInProgressError:
             logger.info("Another delivery of this notification is in progress; retry later")
             metrics.add_metric(name="DeliveriesInProgress", unit=MetricUnit.Count, value=1)
@@ -176,7 +192,7 @@ class Delivery:
             ) from error
         return result
 
-    def _call_service_catalog(self, request: NotifyRequest) -> NotifyResult:
+    def _call_service_catalog(self, request: NotifyRequest, path: DeliveryPath) -> NotifyResult:
         """The call itself, run by Powertools between the claim and the record."""
         try:
             service_catalog.send_notification(self._service_catalog, request)
@@ -195,7 +211,8 @@ class Delivery:
         )
         metrics.add_dimension(name="status", value=request.status.value)
         metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
-        return replace(_result(request, Outcome.NOTIFIED), notified_at=datetime.now(UTC).isoformat(timespec="seconds"))
+        notified_at = datetime.now(UTC).isoformat(timespec="seconds")
+        return replace(_result(request, Outcome.NOTIFIED), notified_at=notified_at, path=path.value)
 
 
 def reject(error: InvalidEventError) -> None:
@@ -236,6 +253,17 @@ class _StoredResultSerializer(BaseIdempotencySerializer):
 
     def from_dict(self, data: dict[str, Any]) -> NotifyResult:
         return NotifyResult(**{field.name: str(data.get(field.name, "")) for field in fields(NotifyResult)})
+
+
+def _held(conflict: IdempotencyValidationError) -> NotifyResult:
+    """What the record a conflicting notification ran into holds: the result stored with it (``_completed``
+    says where it comes from)."""
+    stored = getattr(conflict.__cause__, "response", {}).get("Item", {}).get("data", {}).get("S", "{}")
+    try:
+        data = json.loads(stored)
+    except (ValueError, RecursionError):
+        data = {}
+    return _StoredResultSerializer().from_dict(data if isinstance(data, dict) else {})
 
 
 def _completed(conflict: IdempotencyValidationError) -> bool:

@@ -48,6 +48,14 @@ class StepFunctionsUnavailableError(NotifierError):
     Lambda's asynchronous retries and the next sweep run retry it."""
 
 
+class NotificationConflictError(NotifierError):
+    """An engine's notify task asked for a notification other than the one the record already holds (made by the
+    safety net, the sweep or an operator, or by an earlier attempt of a redriven execution). Nothing is sent: the
+    record can hold one notification. Raised so that the execution does not end as if it had notified; the log
+    says what is held beside what was asked, and the ``Conflicts`` alarm fires. Final: a person looks (to change
+    what a record shows, update or re-provision the product)."""
+
+
 class StepFunctionsAccessDeniedError(NotifierError):
     """Step Functions refused to let the function read an execution (``AccessDeniedException``: a missing
     ``states:`` permission, or an execution of another account or region; ``KmsAccessDeniedException``: the state
@@ -88,7 +96,11 @@ needs a person."""
 PASSING_ERRORS: tuple[type[Exception], ...] = (*RETRYABLE_ERRORS, StepFunctionsUnavailableError)
 """What the safety net's paths retry later (Lambda's asynchronous retries, the next sweep run, the operator)."""
 
-FINAL_ERRORS: tuple[type[Exception], ...] = (*TERMINAL_ERRORS, StepFunctionsAccessDeniedError)
+FINAL_ERRORS: tuple[type[Exception], ...] = (
+    *TERMINAL_ERRORS,
+    NotificationConflictError,
+    StepFunctionsAccessDeniedError,
+)
 """What no retry fixes on the safety net's paths: the record needs a person."""
 
 RETRYABLE_ERROR_NAMES = tuple(error.__name__ for error in RETRYABLE_ERRORS)

@@ -25,6 +25,15 @@ class Status(StrEnum):
     FAILED = "FAILED"
 
 
+class DeliveryPath(StrEnum):
+    """Which way a notification came: told the operators, and a conflict, what made the one a record holds."""
+
+    ENGINE = "the engine's notify task"
+    SAFETY_NET = "the safety net (a status change)"
+    SWEEP = "the sweep"
+    OPERATOR = "an operator's command"
+
+
 class Outcome(StrEnum):
     """What one delivery of an event came to."""
 
@@ -193,6 +202,8 @@ class NotifyResult:
     outcome: str
     notified_at: str = ""
     """When the call was made (ISO 8601, UTC), stored with the result so that an operator can be told."""
+    path: str = ""
+    """Which way the notification came (a ``DeliveryPath``; empty if a version that did not record it made it)."""
 
     def to_response(self) -> dict[str, str]:
         return {

@@ -10,6 +10,7 @@ from engine_result_notifier.delivery import reject
 from engine_result_notifier.errors import InvalidEventError
 from engine_result_notifier.events import is_status_change, parse_completion_event
 from engine_result_notifier.mapping import request_for_completion
+from engine_result_notifier.models import DeliveryPath
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -35,7 +36,7 @@ class Notify:
         except InvalidEventError as error:
             reject(error)
             raise
-        return self._delivery.deliver(request, from_safety_net=False)
+        return self._delivery.deliver(request, DeliveryPath.ENGINE)
 
     def _request_for(self, event: Any, entry_operation: Operation | None) -> NotifyRequest:
         if not isinstance(event, Mapping):

@@ -40,6 +40,7 @@ from engine_result_notifier.mapping import (
     request_for_refused_notification,
 )
 from engine_result_notifier.models import (
+    DeliveryPath,
     EngineError,
     ExecutionStatusChange,
     IgnoredStatusChange,
@@ -82,9 +83,12 @@ class Rescuer:
         self._watched = frozenset(settings.engine_state_machine_arns)
         """The state machines it rescues executions of; empty: any that reaches it."""
 
-    def status_change(self, event: Mapping[str, Any], context: LambdaContext) -> NotifyResult | IgnoredStatusChange:
-        """The safety net: one delivery of a Step Functions status change. An execution that did not fail is
-        ignored; one that ended FAILED, TIMED_OUT or ABORTED is rescued as it is now."""
+    def status_change(
+        self, event: Mapping[str, Any], context: LambdaContext, path: DeliveryPath = DeliveryPath.SAFETY_NET
+    ) -> NotifyResult | IgnoredStatusChange:
+        """The safety net: one delivery of a Step Functions status change (or an operator's replay of one). An
+        execution that did not fail is ignored; one that ended FAILED, TIMED_OUT or ABORTED is rescued as it is
+        now."""
         self._delivery.begin(context)
         try:
             change = parse_status_change(event)
@@ -96,15 +100,17 @@ class Rescuer:
             logger.debug("Status change ignored: the execution did not fail", execution_status=change.status)
             metrics.add_metric(name="IgnoredStatusChanges", unit=MetricUnit.Count, value=1)
             return IgnoredStatusChange(execution_arn=change.execution_arn, execution_status=change.status)
-        return self._rescue(change.execution_arn, told=change)
+        return self._rescue(change.execution_arn, path, told=change)
 
-    def execution(self, execution_arn: str, context: LambdaContext) -> NotifyResult | IgnoredStatusChange:
+    def execution(
+        self, execution_arn: str, context: LambdaContext, path: DeliveryPath
+    ) -> NotifyResult | IgnoredStatusChange:
         """Rescue one execution as it is now, as the safety net would (the sweep's and the operators' way in). Each
         rescue is a unit of metrics of its own, as a delivery is: it starts clean, and the caller flushes (or
         drops) what it counted."""
         self._delivery.begin(context)
         logger.append_keys(execution_arn=execution_arn)
-        return self._rescue(execution_arn, told=None)
+        return self._rescue(execution_arn, path, told=None)
 
     def describe(self, execution_arn: str) -> ExecutionStatusChange | None:
         """The execution as a status change would tell it, read now; None if it no longer exists."""
@@ -134,7 +140,9 @@ class Rescuer:
             change, workflow, history.last_notify_attempt(events, self._entry_points), self._sensitive_outputs
         )
 
-    def _rescue(self, execution_arn: str, told: ExecutionStatusChange | None) -> NotifyResult | IgnoredStatusChange:
+    def _rescue(
+        self, execution_arn: str, path: DeliveryPath, told: ExecutionStatusChange | None
+    ) -> NotifyResult | IgnoredStatusChange:
         """Read the execution now and, if a watched state machine's execution still stands ended failed, deliver what
         it meant to send. ``told``: what a status change said of it, all there is if the execution is gone."""
         if self._watched and state_machine_arn(execution_arn) not in self._watched:
@@ -172,7 +180,7 @@ class Rescuer:
         logger.info("Ended execution read", finding=rescue.finding, execution_status=change.status)
         if rescue.engine_notified:
             return self._delivery.already_notified(rescue.request)
-        return self._delivery.deliver(rescue.request, from_safety_net=True)
+        return self._delivery.deliver(rescue.request, path)
 
 
 def decide(

@@ -47,7 +47,7 @@ from engine_result_notifier.errors import (
     StepFunctionsUnavailableError,
 )
 from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES
-from engine_result_notifier.models import IgnoredStatusChange, Outcome
+from engine_result_notifier.models import DeliveryPath, IgnoredStatusChange, Outcome
 from engine_result_notifier.observability import logger, metrics
 
 if TYPE_CHECKING:
@@ -286,7 +286,7 @@ class Sweep:
     ) -> str | None:
         """Rescue one execution; its outcome, or None if a later run must examine it again (a passing failure)."""
         try:
-            result = self._rescuer.execution(execution.execution_arn, context)
+            result = self._rescuer.execution(execution.execution_arn, context, DeliveryPath.SWEEP)
         except PASSING_ERRORS as error:
             if execution.stop_date is not None and execution.stop_date > now - self._retry_for():
                 logger.warning(

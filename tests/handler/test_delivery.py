@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from botocore.stub import Stubber
 
 from engine_result_notifier.errors import (
+    NotificationConflictError,
     NotificationRejectedError,
     ServiceCatalogUnavailableError,
 )
@@ -34,10 +35,10 @@ def test_event_claiming_another_operation_for_a_notified_record_makes_no_second_
     method, expected = EXPECTED_REQUESTS["update-succeeded.json"]
     stubber.add_response(method, {}, expected)
     invoke_sample(lambdas, "update-succeeded.json")
-    # When an event for the same record arrives at the provision entry point
-    result = invoke(lambdas, load_event("update-succeeded.json"), "NotifyProvisionResultFunction")
-    # Then it is a conflict on the record, not a second notification (the stubber has no response left)
-    assert (result["outcome"], result["operation"]) == ("CONFLICT", "PROVISION_PRODUCT")
+    # When an event for the same record arrives at the provision entry point, Then it is a conflict on the record,
+    # raised for the state machine to see, not a second notification (the stubber has no response left)
+    with pytest.raises(NotificationConflictError, match="already holds UPDATE_PROVISIONED_PRODUCT SUCCEEDED"):
+        invoke(lambdas, load_event("update-succeeded.json"), "NotifyProvisionResultFunction")
 
 
 def test_duplicate_delivery_makes_no_second_call_and_returns_the_stored_result(
@@ -70,12 +71,19 @@ def test_different_notification_for_the_same_record_makes_no_call_and_is_logged_
     invoke_sample(lambdas, "provision-succeeded.json")
     # When a FAILED one arrives for the same record
     failed = {**load_event("provision-succeeded.json"), "error": "States.TaskFailed", "errorMessage": "late"}
-    result = invoke(lambdas, failed, SAMPLE_FUNCTIONS["provision-succeeded.json"])
-    # Then no call is made, the result says conflict, and a warning says so
-    assert result["outcome"] == "CONFLICT"
-    assert result["status"] == "FAILED"
+    with pytest.raises(NotificationConflictError) as raised:
+        invoke(lambdas, failed, SAMPLE_FUNCTIONS["provision-succeeded.json"])
+    # Then no call is made, the error names what is held and what was asked, and a warning says it field by field
+    assert "already holds PROVISION_PRODUCT SUCCEEDED, notified at 20" in str(raised.value)
+    assert "by the engine's notify task: this PROVISION_PRODUCT FAILED was not sent" in str(raised.value)
     warnings = [json.loads(line) for line in captured_logs.getvalue().splitlines() if '"WARNING"' in line]
-    assert any("Conflicting notification" in line["message"] for line in warnings)
+    (conflict,) = [line for line in warnings if "Conflicting notification" in line["message"]]
+    assert (conflict["held_status"], conflict["held_by"], conflict["asked_status"]) == (
+        "SUCCEEDED",
+        "the engine's notify task",
+        "FAILED",
+    )
+    assert SAMPLE_TOKEN not in captured_logs.getvalue()
 
 
 def test_throttled_notification_is_released_and_the_retry_sends_the_same_idempotency_token(

@@ -38,7 +38,7 @@ class RecordingRescue:
         self._step_functions = step_functions
         self.rescued: collections.Counter[str] = collections.Counter()
 
-    def execution(self, execution_arn: str, context: Any) -> NotifyResult:
+    def execution(self, execution_arn: str, context: Any, path: Any) -> NotifyResult:
         described = self._step_functions.describe_execution(executionArn=execution_arn)
         self.rescued[execution_arn] += 1
         record_id = json.loads(described["input"])["recordId"]

@@ -5,12 +5,14 @@ execution run again or succeed, makes no call."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from engine_result_notifier.errors import NotificationConflictError
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.step_functions import status_change_event
 from tests.conftest import LambdaContainer, invoke, lambda_container
@@ -92,3 +94,25 @@ def test_a_late_failed_status_change_of_an_execution_that_succeeded_since_makes_
     # When it reaches the safety net, Then nothing more is sent
     assert invoke(scene.lambdas, late)["outcome"] == "REDRIVEN"
     assert len(scene.service_catalog.accepted) == 1
+
+
+def test_a_redrive_after_the_safety_net_reported_a_failure_ends_in_the_named_error_and_no_second_call(
+    scene: Scene, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an execution that failed before its notify step, and the safety net that reported it FAILED
+    execution = run_workflow(scene, "PROVISION_PRODUCT", leave_out=("launchRoleArn",))
+    assert invoke(scene.lambdas, status_change_event(execution))["outcome"] == "NOTIFIED"
+    (reported,) = scene.service_catalog.accepted
+    assert reported.parameters["Status"] == "FAILED"
+    # When the execution is redriven and its engine's success notify task runs with the same record (moto cannot
+    # redrive: the task's payload goes to its entry point, as the task would send it)
+    payload = json.loads(execution["input"])
+    success = {"token": payload["token"], "recordId": payload["recordId"], "outputs": [], "tracerTag": None}
+    capsys.readouterr()
+    with pytest.raises(NotificationConflictError, match="already holds PROVISION_PRODUCT FAILED") as raised:
+        invoke(scene.lambdas, {k: v for k, v in success.items() if v is not None}, "NotifyProvisionResultFunction")
+    # Then no second call is made, the error says what the record holds and by which way, and Conflicts is counted
+    assert len(scene.service_catalog.accepted) == 1
+    assert "by the safety net (a status change)" in str(raised.value)
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert any(document.get("Conflicts") == [1.0] for document in documents)

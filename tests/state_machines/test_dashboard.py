@@ -27,6 +27,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from engine_result_notifier.errors import (
     IdempotencyStoreUnavailableError,
     InvalidEventError,
+    NotificationConflictError,
     NotificationRejectedError,
     ServiceCatalogUnavailableError,
     StepFunctionsUnavailableError,
@@ -92,7 +93,8 @@ def notifications_of_each_operation_and_status_then_a_duplicate(scene: Scene) ->
 
 def a_conflicting_notification(scene: Scene) -> None:
     failed = {**load_event("provision-succeeded.json"), "error": "States.TaskFailed", "errorMessage": "late"}
-    assert invoke(scene.lambdas, failed, "NotifyProvisionResultFunction")["outcome"] == "CONFLICT"
+    with pytest.raises(NotificationConflictError):
+        invoke(scene.lambdas, failed, "NotifyProvisionResultFunction")
 
 
 def a_rejected_event(scene: Scene) -> None:

@@ -251,10 +251,10 @@ def test_an_unexpected_error_at_one_execution_stops_no_other_is_alarmed_and_is_n
     rescuer = scene.lambdas.module("SweepFunction").rescuer
     rescue_execution = rescuer.execution
 
-    def breaks_on_the_first(execution_arn: str, context: Any) -> Any:
+    def breaks_on_the_first(execution_arn: str, context: Any, path: Any) -> Any:
         if execution_arn == broken["executionArn"]:
             raise KeyError("something nobody foresaw")
-        return rescue_execution(execution_arn, context)
+        return rescue_execution(execution_arn, context, path)
 
     monkeypatch.setattr(rescuer, "execution", breaks_on_the_first)
     # When the sweep runs, Then the other is rescued and the run fails naming the broken one (the errors alarm)

@@ -366,3 +366,15 @@ def test_the_safety_net_watches_the_state_machines_the_sweep_sweeps(
 
 def test_with_nothing_watched_the_safety_net_takes_any_state_machine(template: dict[str, Any]) -> None:
     assert declared_environment(template, "NotifyFunction")["ENGINE_STATE_MACHINE_ARNS"] == ""
+
+
+def test_the_conflicts_alarm_adds_up_the_metric_the_code_emits_for_every_operation(template: dict[str, Any]) -> None:
+    alarm = resource(template, "ConflictsAlarm")["Properties"]
+    stats = [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
+    assert {(m["Namespace"], m["MetricName"]) for m in stats} == {("EngineResultNotifier", "Conflicts")}
+    assert sorted(next(d["Value"] for d in m["Dimensions"] if d["Name"] == "operation") for m in stats) == sorted(
+        operation.value for operation in Operation
+    )
+    assert all({d["Name"] for d in m["Dimensions"]} == {"operation", "service"} for m in stats)
+    (total,) = [query for query in alarm["Metrics"] if query.get("ReturnData")]
+    assert total["Expression"] == "SUM([provision, update, terminate])"
