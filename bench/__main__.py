@@ -178,7 +178,7 @@ def cold_starts(environment: dict[str, str], runs: int) -> dict[str, Any]:
     for run in range(runs):
         order = ("notifier", "baseline") if run % 2 == 0 else ("baseline", "notifier")
         for kind in order:
-            samples[kind].append(child(kind, f"cold-{kind}-{run}", environment))
+            samples[kind].append(cold_start(kind, f"cold-{kind}-{run}", environment))
     return {
         "cold_init_ms": {kind: asdict(Spread.of([s["init_ms"] for s in runs_])) for kind, runs_ in samples.items()},
         "peak_memory_mib": {
@@ -187,9 +187,10 @@ def cold_starts(environment: dict[str, str], runs: int) -> dict[str, Any]:
     }
 
 
-def child(kind: str, record_id: str, environment: dict[str, str]) -> dict[str, float]:
+def child(kind: str, record_id: str, environment: dict[str, str], *python_options: str) -> str:
+    """Run one fresh process of this kind (``bench.child``); what it wrote to standard error."""
     completed = subprocess.run(  # noqa: S603 (our own interpreter and module)
-        [sys.executable, "-m", "bench.child", kind, record_id],
+        [sys.executable, *python_options, "-m", "bench.child", kind, record_id],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -197,7 +198,12 @@ def child(kind: str, record_id: str, environment: dict[str, str]) -> dict[str, f
         check=True,
         timeout=120,
     )
-    figures: dict[str, float] = json.loads(completed.stderr.strip().splitlines()[-1])
+    return completed.stderr
+
+
+def cold_start(kind: str, record_id: str, environment: dict[str, str]) -> dict[str, float]:
+    """One cold start's figures, as the child reports them on its last line."""
+    figures: dict[str, float] = json.loads(child(kind, record_id, environment).strip().splitlines()[-1])
     return figures
 
 
@@ -224,17 +230,8 @@ def _within(module: str, package: str) -> bool:
 
 def imported_modules(kind: str, environment: dict[str, str]) -> dict[str, int]:
     """Each module a fresh process of this kind imports, with its self time in microseconds."""
-    completed = subprocess.run(  # noqa: S603 (our own interpreter and module)
-        [sys.executable, "-X", "importtime", "-m", "bench.child", kind, f"imports-{kind}"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
     modules = {}
-    for line in completed.stderr.splitlines():
+    for line in child(kind, f"imports-{kind}", environment, "-X", "importtime").splitlines():
         if line.startswith("import time:") and "|" in line and "self [us]" not in line:
             self_us, _, name = line.removeprefix("import time:").split("|")
             modules[name.strip()] = int(self_us)
