@@ -67,14 +67,12 @@ def secrets_of(delivered: Any) -> set[str]:
             return set()
         # A password parameter reaches a reason only through the quoted input, which must be left out.
         parameters = payload.get("parameters")
-        passwords = (
-            {p.get("value") for p in parameters if isinstance(p, dict)} if isinstance(parameters, list) else set()
-        )
-        return {text for text in {payload.get("token"), *passwords} if _long_text(text)}
+        passwords = [p.get("value") for p in parameters if isinstance(p, dict)] if isinstance(parameters, list) else []
+        return {text for text in [payload.get("token"), *passwords] if _long_text(text)}  # any JSON: not all hashable
     outputs = delivered.get("outputs")
     listed = outputs if isinstance(outputs, list) else list(outputs.values()) if isinstance(outputs, dict) else []
     sensitive = [o.get("value") for o in listed if isinstance(o, dict) and o.get("sensitive") is True]
-    texts = {delivered.get("token")} | {text for value in sensitive for text in _strings(value)}
+    texts = [delivered.get("token"), *(text for value in sensitive for text in _strings(value))]
     return {text for text in texts if _long_text(text) and (text == delivered.get("token") or SECRET_MARKER in text)}
 
 
