@@ -31,7 +31,7 @@ ROLES = {
     "NotifyProvisionResultFunction": "NotifierRole",
     "NotifyUpdateResultFunction": "NotifierRole",
     "NotifyTerminateResultFunction": "NotifierRole",
-    "SweepFunction": "SafetyNetRole",
+    "SweepFunction": "SweepRole",
 }
 ENTRY_POINT_SETTINGS = {
     "PROVISION_ENTRY_POINT": "NotifyProvisionResultFunction",
@@ -111,13 +111,20 @@ def test_the_engines_executions_are_read_only_where_they_are_watched(
         )
     }
     if watched is None:
-        assert "ListEngineExecutions" not in statements
         assert "ReadEngineExecutions" not in statements
-        assert not intrinsics.condition("WatchesStateMachines")  # and so no sweep
+        assert not intrinsics.condition("WatchesStateMachines")  # and so no sweep, nor its role
+        assert resource(template, "SweepRole")["Condition"] == "WatchesStateMachines"
         return
-    assert statements["ListEngineExecutions"]["Resource"] == watched
-    assert statements["ReadEngineExecutions"]["Resource"] == executions
-    assert statements["ReadEngineExecutions"]["Action"] == ["states:DescribeExecution", "states:GetExecutionHistory"]
+    swept = {
+        s.get("Sid"): s
+        for s in intrinsics.evaluate(
+            resource(template, "SweepRole")["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        )
+    }
+    assert swept["ListEngineExecutions"]["Resource"] == watched
+    for role in (statements, swept):
+        assert role["ReadEngineExecutions"]["Resource"] == executions
+        assert role["ReadEngineExecutions"]["Action"] == ["states:DescribeExecution", "states:GetExecutionHistory"]
     rule = function_properties(template)["Events"]["EngineExecutionEnded"]["Properties"]["Pattern"]["detail"]
     assert intrinsics.evaluate(rule["stateMachineArn"]) == watched
     sweep = resource(template, "SweepFunction")
@@ -378,3 +385,36 @@ def test_the_conflicts_alarm_adds_up_the_metric_the_code_emits_for_every_operati
     assert all({d["Name"] for d in m["Dimensions"]} == {"operation", "service"} for m in stats)
     (total,) = [query for query in alarm["Metrics"] if query.get("ReturnData")]
     assert total["Expression"] == "SUM([provision, update, terminate])"
+
+
+def role_actions(template: dict[str, Any], role: str) -> set[str]:
+    """Every action a role's own policies allow, with every watch option on (beside the shared NotifyPolicy)."""
+    intrinsics = Intrinsics(template, WATCH_BOTH)
+    properties = resource(template, role)["Properties"]
+    assert properties["ManagedPolicyArns"] == [{"Ref": "NotifyPolicy"}]
+    return {
+        action
+        for policy in properties.get("Policies", [])
+        for statement in intrinsics.evaluate(policy["PolicyDocument"])["Statement"]
+        for action in actions(statement)
+    }
+
+
+def test_each_kind_of_function_has_a_role_of_its_own_with_only_what_it_uses(template: dict[str, Any]) -> None:
+    # The operation entry points notify and keep their records (NotifyPolicy), nothing else
+    assert role_actions(template, "NotifierRole") == set()
+    # The generic entry point reads the executions it rescues and sends its failed deliveries to the queue
+    assert role_actions(template, "SafetyNetRole") == {
+        "states:DescribeExecution",
+        "states:GetExecutionHistory",
+        "sqs:SendMessage",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+    }
+    # The sweep lists and reads the executions, and reads its memory in batches; it has no queue to send to
+    assert role_actions(template, "SweepRole") == {
+        "states:ListExecutions",
+        "states:DescribeExecution",
+        "states:GetExecutionHistory",
+        "dynamodb:BatchGetItem",
+    }
