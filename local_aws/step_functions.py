@@ -19,6 +19,10 @@ delivers for it. Known differences from the service (moto 5.2.5), and what is do
   default; newest first with ``reverseOrder``; an opaque ``nextToken`` until the last page).
 - ``ListExecutions`` pages, newest first by start date, but gives no ``stopDate`` for a ``TIMED_OUT``
   execution: while the interpreter runs, it does, as the service does for every execution that ended.
+- ``DescribeExecution`` gives no ``stopDate`` for a ``TIMED_OUT`` execution and none of the redrive fields:
+  while the interpreter runs, it gives them as the service does for a standard execution started since
+  2023-11-15 (``redriveCount`` 0; ``redriveStatus`` ``REDRIVABLE`` once it ended failed, else
+  ``NOT_REDRIVABLE``; moto cannot redrive).
 - ``StopExecution`` does not interrupt a task that is running, and the interpreter records that task's late
   result before ``ExecutionAborted``, where Step Functions records none. ``hold`` and ``keep_late_results_out``
   give a test the service's behaviour: the task is held until the stop, and its late result is left out of the
@@ -75,10 +79,12 @@ class StepFunctionsInterpreter:
         original_history = StepFunctionsParserBackend.get_execution_history
         original_history_page = StepFunctionResponse.get_execution_history
         original_listing = StepFunctionResponse.list_executions
+        original_description = StepFunctionResponse.describe_execution
         lambda_eval_utils.execute_lambda_function_integration = self._invoke
         StepFunctionsParserBackend.get_execution_history = self._history_without_late_results(original_history)  # type: ignore[method-assign]
         StepFunctionResponse.get_execution_history = _history_paged_as_the_service_pages  # type: ignore[method-assign,assignment]
         StepFunctionResponse.list_executions = _with_every_stop_date(original_listing)  # type: ignore[method-assign,assignment]
+        StepFunctionResponse.describe_execution = _described_as_the_service_describes(original_description)  # type: ignore[method-assign,assignment]
         try:
             yield self
         finally:
@@ -86,6 +92,7 @@ class StepFunctionsInterpreter:
             StepFunctionsParserBackend.get_execution_history = original_history  # type: ignore[method-assign]
             StepFunctionResponse.get_execution_history = original_history_page  # type: ignore[method-assign]
             StepFunctionResponse.list_executions = original_listing  # type: ignore[method-assign]
+            StepFunctionResponse.describe_execution = original_description  # type: ignore[method-assign]
             _configure(self._moto_url, {"stepfunctions": {"execute_state_machine": False}})
 
     @contextlib.contextmanager
@@ -343,3 +350,20 @@ def _with_every_stop_date(original: Callable[[Any], ActionResult]) -> Callable[[
         return result
 
     return list_executions
+
+
+def _described_as_the_service_describes(original: Callable[[Any], ActionResult]) -> Callable[[Any], ActionResult]:
+    """moto's ``DescribeExecution``, with the ``stopDate`` of a ``TIMED_OUT`` execution and the redrive fields."""
+
+    def describe_execution(response: Any) -> ActionResult:
+        result = original(response)
+        described: dict[str, Any] = result.result  # type: ignore[assignment]
+        if described["status"] in FAILED_STATUSES and "stopDate" not in described:
+            described["stopDate"] = response.stepfunction_backend.describe_execution(
+                described["executionArn"]
+            ).stop_date
+        described.setdefault("redriveCount", 0)
+        described["redriveStatus"] = "REDRIVABLE" if described["status"] in FAILED_STATUSES else "NOT_REDRIVABLE"
+        return result
+
+    return describe_execution

@@ -51,6 +51,9 @@ class Outcome(StrEnum):
     REDRIVEN = "REDRIVEN"
     """The execution ended failed, but is no longer so: redriven, it runs again, waits to, or succeeded. Its own
     notify task (or a later status change) reports it: no call."""
+    LEFT_TO_THE_SWEEP = "LEFT_TO_THE_SWEEP"
+    """With a redrive grace: an execution that may still be redriven is left to the sweep, which reports it once it
+    stayed ended for the grace. No call now."""
     GONE = "GONE"
     """The execution no longer exists (Step Functions keeps it 90 days after it ends): nothing is known to send."""
 
@@ -118,6 +121,9 @@ class ExecutionStatusChange:
     engine_error: EngineError
     execution_input: str | None = field(repr=False)
     """The execution's input as a JSON string, or None when EventBridge left it out for size."""
+    redrive_status: str | None = None
+    """``REDRIVABLE`` while Step Functions would let it be redriven (14 days after it ended failed), as
+    ``DescribeExecution`` says; None where not read."""
 
 
 class TaskOutcome(StrEnum):

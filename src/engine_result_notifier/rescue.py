@@ -80,6 +80,7 @@ class Rescuer:
         self._sensitive_outputs = settings.sensitive_outputs
         self._delivery = delivery
         self._step_functions = step_functions_client
+        self._redrive_grace = settings.redrive_grace_minutes
         self._watched = frozenset(settings.engine_state_machine_arns)
         """The state machines it rescues executions of; empty: any that reaches it."""
 
@@ -115,6 +116,11 @@ class Rescuer:
     def describe(self, execution_arn: str) -> ExecutionStatusChange | None:
         """The execution as a status change would tell it, read now; None if it no longer exists."""
         return step_functions.describe_execution(self._step_functions, execution_arn)
+
+    def _left_for_a_redrive(self, now: ExecutionStatusChange) -> bool:
+        """With a redrive grace, whether the safety net leaves this ended execution to the sweep: it may still be
+        redriven, and the sweep waits the grace after its stop."""
+        return self._redrive_grace > 0 and now.redrive_status == "REDRIVABLE"
 
     def plan(self, change: ExecutionStatusChange) -> Rescue:
         """What to send for an execution that ended FAILED, TIMED_OUT or ABORTED, as read (or, if it is gone, as
@@ -158,6 +164,13 @@ class Rescuer:
                 logger.info("The execution is no longer as it ended: no call", execution_status=now.status)
                 metrics.add_metric(name="RedrivenExecutions", unit=MetricUnit.Count, value=1)
                 return IgnoredStatusChange(execution_arn, now.status, Outcome.REDRIVEN)
+            if now is not None and path is DeliveryPath.SAFETY_NET and self._left_for_a_redrive(now):
+                logger.info(
+                    "The execution may still be redriven: left to the sweep for the redrive grace; no call",
+                    redrive_grace_minutes=self._redrive_grace,
+                )
+                metrics.add_metric(name="LeftToTheSweep", unit=MetricUnit.Count, value=1)
+                return IgnoredStatusChange(execution_arn, now.status, Outcome.LEFT_TO_THE_SWEEP)
             change = now or told
             if change is None:
                 logger.info("The execution no longer exists: nothing is known to send")

@@ -30,6 +30,8 @@ DEFAULT_SWEEP_MIN_AGE_MINUTES = 10
 """Longer than the safety net's own attempts at a status change: Lambda retries a function error twice, about one
 and two minutes after the first attempt; the rest is margin for delivery and the attempts themselves."""
 DEFAULT_SWEEP_MAX_EXECUTIONS = 50
+REDRIVE_DAYS = 14
+"""How long after it ended failed Step Functions lets an execution be redriven."""
 _FUNCTION_NAME_MAX_LENGTH = 64
 
 
@@ -73,6 +75,9 @@ class Settings:
     """The sweep examines executions that stopped within this many hours, whenever they started."""
     sweep_min_age_minutes: int = DEFAULT_SWEEP_MIN_AGE_MINUTES
     """The sweep leaves alone what stopped less than this many minutes ago: the safety net may still be at it."""
+    redrive_grace_minutes: int = 0
+    """Above 0, the safety net leaves an execution that may be redriven to the sweep, which reports it once it stayed
+    ended this long (0: report at once)."""
     sweep_max_executions: int = DEFAULT_SWEEP_MAX_EXECUTIONS
     """Executions one sweep run examines at most; the next run continues."""
     dead_letter_queue_url: str = ""
@@ -103,6 +108,7 @@ class Settings:
             engine_state_machine_arns=_state_machine_arns(environ, "ENGINE_STATE_MACHINE_ARNS"),
             sweep_look_back_hours=_integer(environ, "SWEEP_LOOK_BACK_HOURS", DEFAULT_SWEEP_LOOK_BACK_HOURS, 7, 24 * 89),
             sweep_min_age_minutes=_integer(environ, "SWEEP_MIN_AGE_MINUTES", DEFAULT_SWEEP_MIN_AGE_MINUTES, 5, 24 * 60),
+            redrive_grace_minutes=_integer(environ, "REDRIVE_GRACE_MINUTES", 0, 0, REDRIVE_DAYS * 24 * 60),
             sweep_max_executions=_integer(environ, "SWEEP_MAX_EXECUTIONS", DEFAULT_SWEEP_MAX_EXECUTIONS, 1, 1000),
             dead_letter_queue_url=environ.get("DEAD_LETTER_QUEUE_URL", "").strip(),
         )
@@ -111,6 +117,11 @@ class Settings:
                 f"SWEEP_LOOK_BACK_HOURS ({settings.sweep_look_back_hours} hours) must be shorter than the idempotency "
                 f"records live, IDEMPOTENCY_EXPIRES_AFTER_SECONDS ({settings.idempotency_expires_after_seconds} s): "
                 "an execution examined again after its record expired would be notified a second time"
+            )
+        if settings.redrive_grace_minutes >= settings.sweep_look_back_hours * 60:
+            raise InvalidSettingError(
+                f"REDRIVE_GRACE_MINUTES ({settings.redrive_grace_minutes}) must be shorter than SWEEP_LOOK_BACK_HOURS "
+                f"({settings.sweep_look_back_hours} hours): the sweep reports what the grace left it within its window"
             )
         if settings.sweep_min_age_minutes >= settings.sweep_look_back_hours * 60:
             raise InvalidSettingError(

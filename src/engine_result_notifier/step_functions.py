@@ -58,6 +58,7 @@ def describe_execution(client: SFNClient, execution_arn: str) -> ExecutionStatus
         status=described["status"],
         engine_error=EngineError(error=described.get("error"), cause=described.get("cause")),
         execution_input=described.get("input"),
+        redrive_status=described.get("redriveStatus"),
     )
 
 

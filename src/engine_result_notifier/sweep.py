@@ -218,7 +218,9 @@ class Sweep:
                 else:
                     stopped.append(execution)
         window_start = now - timedelta(hours=self._settings.sweep_look_back_hours)
-        settled_before = now - timedelta(minutes=self._settings.sweep_min_age_minutes)
+        settled_before = now - timedelta(
+            minutes=max(self._settings.sweep_min_age_minutes, self._settings.redrive_grace_minutes)
+        )  # the safety net may still be at it; with a redrive grace, a person may still redrive it
         candidates: list[ExecutionSummary] = []
         waiting: list[datetime] = []
         for execution in stopped:

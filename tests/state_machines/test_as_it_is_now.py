@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from tests.state_machines.conftest import (
     lost_status_change,
     run_workflow,
     start_workflow,
+    sweep_over,
 )
 
 
@@ -116,3 +118,28 @@ def test_a_redrive_after_the_safety_net_reported_a_failure_ends_in_the_named_err
     assert "by the safety net (a status change)" in str(raised.value)
     documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
     assert any(document.get("Conflicts") == [1.0] for document in documents)
+
+
+def test_with_a_redrive_grace_the_record_is_left_to_the_sweep_which_reports_it_once_the_grace_is_over(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a redrive grace of an hour, and a lost success notification of an engine of its own
+    monkeypatch.setenv("REDRIVE_GRACE_MINUTES", "60")
+    scene = replace(scene, reference_engine=create_reference_engine(scene.interpreter))
+    execution = lost_status_change(scene)
+    # When its status change reaches the safety net, Then it is left to the sweep: no call yet
+    result = lambda_container().rescuer.status_change(status_change_event(execution), LocalLambdaContext())
+    assert (result.outcome, scene.service_catalog.accepted) == ("LEFT_TO_THE_SWEEP", [])
+    # And the sweep leaves it while the grace lasts, then reports what the engine meant to send
+    sweep = sweep_over(scene, redrive_grace_minutes=60)
+    within = execution["stopDate"] + timedelta(minutes=30)
+    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=within).examined == 0
+    after = execution["stopDate"] + timedelta(minutes=61)
+    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=after).rescued == 1
+    (call,) = scene.service_catalog.accepted
+    assert call.parameters["Status"] == "SUCCEEDED"
+
+
+def test_without_a_redrive_grace_the_safety_net_reports_at_once(scene: Scene) -> None:
+    execution = lost_status_change(scene)
+    assert invoke(scene.lambdas, status_change_event(execution))["outcome"] == "NOTIFIED"

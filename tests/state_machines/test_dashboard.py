@@ -178,6 +178,14 @@ def a_late_status_change_of_an_execution_redriven_to_success(scene: Scene) -> No
     assert invoke(scene.lambdas, late)["outcome"] == "REDRIVEN"
 
 
+def a_record_left_to_the_sweep_for_a_redrive(scene: Scene) -> None:
+    execution = lost_status_change(scene)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REDRIVE_GRACE_MINUTES", "60")
+        patch.setattr(scene.lambdas.module("NotifyFunction"), "rescuer", lambda_container().rescuer)
+        assert invoke(scene.lambdas, status_change_event(execution))["outcome"] == "LEFT_TO_THE_SWEEP"
+
+
 SCENARIOS: list[Callable[[Scene], None]] = [
     notifications_of_each_operation_and_status_then_a_duplicate,
     a_conflicting_notification,
@@ -192,6 +200,7 @@ SCENARIOS: list[Callable[[Scene], None]] = [
     step_functions_unavailable,
     a_record_the_engine_notified,
     a_sweep_that_rescues_a_record,
+    a_record_left_to_the_sweep_for_a_redrive,
 ]
 
 

@@ -38,6 +38,7 @@ def test_every_setting_is_read() -> None:
             "ENGINE_STATE_MACHINE_ARNS": f"{STATE_MACHINE}, {STATE_MACHINE}2",
             "SWEEP_LOOK_BACK_HOURS": "24",
             "SWEEP_MIN_AGE_MINUTES": "15",
+            "REDRIVE_GRACE_MINUTES": "30",
             "SWEEP_MAX_EXECUTIONS": "10",
             "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/111122223333/dlq",
         }
@@ -51,6 +52,7 @@ def test_every_setting_is_read() -> None:
         (STATE_MACHINE, f"{STATE_MACHINE}2"),
         24,
         15,
+        30,
         10,
         "https://sqs.us-east-1.amazonaws.com/111122223333/dlq",
     )
@@ -97,3 +99,8 @@ def test_a_look_back_as_long_as_the_idempotency_records_live_is_refused_naming_b
 def test_a_minimum_age_as_long_as_the_look_back_is_refused_naming_both() -> None:
     with pytest.raises(InvalidSettingError, match=r"SWEEP_MIN_AGE_MINUTES \(600\).*SWEEP_LOOK_BACK_HOURS \(8 hours\)"):
         Settings.from_environ({**REQUIRED, "SWEEP_LOOK_BACK_HOURS": "8", "SWEEP_MIN_AGE_MINUTES": "600"})
+
+
+def test_a_redrive_grace_as_long_as_the_look_back_is_refused_naming_both() -> None:
+    with pytest.raises(InvalidSettingError, match=r"REDRIVE_GRACE_MINUTES \(480\).*SWEEP_LOOK_BACK_HOURS \(8 hours\)"):
+        Settings.from_environ({**REQUIRED, "SWEEP_LOOK_BACK_HOURS": "8", "REDRIVE_GRACE_MINUTES": "480"})
