@@ -50,6 +50,7 @@ class ManyExecutions:
         maxResults: int = 0,  # noqa: N803
         nextToken: str | None = None,  # noqa: N803
         statusFilter: str | None = None,  # noqa: N803
+        redriveFilter: str | None = None,  # noqa: N803
     ) -> dict[str, Any]:
         self.requests["ListExecutions"] += 1
         page_size = maxResults or PAGE_DEFAULT
@@ -59,7 +60,9 @@ class ManyExecutions:
             (
                 e
                 for e in self.executions.values()
-                if e.state_machine_arn == stateMachineArn and statusFilter in (None, e.status)
+                if e.state_machine_arn == stateMachineArn
+                and statusFilter in (None, e.status)
+                and redriveFilter in (None, "REDRIVEN" if e.redrive_count else "NOT_REDRIVEN")
             ),
             key=lambda e: (e.start_date, e.execution_arn),
             reverse=True,

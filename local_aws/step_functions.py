@@ -18,7 +18,8 @@ delivers for it. Known differences from the service (moto 5.2.5), and what is do
   oldest first: while the interpreter runs, it pages as the service does (``maxResults`` 1 to 1,000, 100 by
   default; newest first with ``reverseOrder``; an opaque ``nextToken`` until the last page).
 - ``ListExecutions`` pages, newest first by start date, but gives no ``stopDate`` for a ``TIMED_OUT``
-  execution: while the interpreter runs, it does, as the service does for every execution that ended.
+  execution and ignores ``redriveFilter``: while the interpreter runs, it gives the date, as the service does for
+  every execution that ended, and honours the filter (moto redrives nothing: ``REDRIVEN`` lists none).
 - ``DescribeExecution`` gives no ``stopDate`` for a ``TIMED_OUT`` execution and none of the redrive fields:
   while the interpreter runs, it gives them as the service does for a standard execution started since
   2023-11-15 (``redriveCount`` 0; ``redriveStatus`` ``REDRIVABLE`` once it ended failed, else
@@ -344,6 +345,9 @@ def _with_every_stop_date(original: Callable[[Any], ActionResult]) -> Callable[[
     def list_executions(response: Any) -> ActionResult:
         result = original(response)
         listing: dict[str, Any] = result.result  # type: ignore[assignment]
+        if response._get_param("redriveFilter") == "REDRIVEN":  # noqa: SLF001 (moto's request, as it reads it)
+            listing["executions"] = [item for item in listing["executions"] if item.get("redriveCount")]
+            listing.pop("nextToken", None)
         for item in listing["executions"]:
             if item["status"] == "TIMED_OUT" and "stopDate" not in item:
                 item["stopDate"] = response.stepfunction_backend.describe_execution(item["executionArn"]).stop_date

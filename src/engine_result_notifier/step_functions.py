@@ -88,15 +88,23 @@ def recent_history(
 
 
 def list_executions(
-    client: SFNClient, state_machine_arn: str, *, started_since: datetime | None = None, status: str | None = None
+    client: SFNClient,
+    state_machine_arn: str,
+    *,
+    started_since: datetime | None = None,
+    status: str | None = None,
+    redriven_only: bool = False,
 ) -> Iterator[ExecutionSummary]:
-    """The state machine's executions (of one status, or all), newest first by start date (the only order
-    ``ListExecutions`` has), read page by page only as far back as ``started_since`` (None: all it keeps)."""
+    """The state machine's executions (of one status, or all; or those ever redriven), newest first by start date
+    (the only order ``ListExecutions`` has), read page by page only as far back as ``started_since`` (None: all it
+    keeps)."""
     next_token: str | None = None
     while True:
         page_arguments: dict[str, Any] = {"stateMachineArn": state_machine_arn, "maxResults": LIST_PAGE_SIZE}
         if status:
             page_arguments["statusFilter"] = status
+        if redriven_only:
+            page_arguments["redriveFilter"] = "REDRIVEN"
         if next_token:
             page_arguments["nextToken"] = next_token
         page = _call("ListExecutions", client.list_executions, **page_arguments)

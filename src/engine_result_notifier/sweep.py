@@ -16,10 +16,11 @@ machine the sweep remembers, in one small item of the idempotency table:
 - a horizon: where the next listing may stop. It is the start of the last listing, or earlier while executions
   that stopped are waiting to be examined (a backlog, or ones that stopped within the minimum age).
 
-A run lists what started since the horizon and, if some executions it remembers running started before, the
-executions running now: those no longer running have stopped, and are read one by one. So a run that finds
-nothing new costs one ``GetItem`` and one ``ListExecutions`` page per state machine (two while executions that
-started before the last run still run), whatever the number of executions kept. Each execution examined is
+A run lists what started since the horizon, what was ever redriven (one redriven and ended failed again between
+two runs was never seen running) and, if some executions it remembers running started before, the executions
+running now: those no longer running have stopped, and are read one by one. So a run that finds nothing new
+costs one ``GetItem`` and two ``ListExecutions`` pages per state machine (three while executions that started
+before the last run still run), whatever the number of executions kept. Each execution examined is
 recorded at once in an item of its own (with a time to live), written only if absent: a run cut off by its
 deadline loses nothing, and two runs at once cannot undo each other's work. Any failure at one execution stays at
 that execution; one state machine whose listing fails does not stop the others; the budget
@@ -197,26 +198,7 @@ class Sweep:
         watermark = item.get("watermark", {}).get("S", "")
         horizon = datetime.fromtimestamp(int(item["horizon_ms"]["N"]) / 1000, UTC) if "horizon_ms" in item else None
         remembered = {name: int(start["N"]) for name, start in item.get("running", {}).get("M", {}).items()}
-        listed = list(step_functions.list_executions(self._step_functions, state_machine_arn, started_since=horizon))
-        running = {e.name: int(e.start_date.timestamp()) for e in listed if e.status in _RUNNING_STATUSES}
-        stopped = [e for e in listed if e.status not in _RUNNING_STATUSES]
-        unseen = set(remembered) - {e.name for e in listed}
-        if unseen:  # remembered running, started before the horizon: still running, or stopped since?
-            still = {
-                e.name: int(e.start_date.timestamp())
-                for e in step_functions.list_executions(self._step_functions, state_machine_arn, status="RUNNING")
-            }
-            running.update(still)
-            for name in sorted(unseen - set(still)):
-                execution = step_functions.execution_summary(
-                    self._step_functions, execution_arn(state_machine_arn, name)
-                )
-                if execution is None:
-                    continue  # gone: Step Functions no longer keeps it
-                if execution.status in _RUNNING_STATUSES:
-                    running[name] = int(execution.start_date.timestamp())
-                else:
-                    stopped.append(execution)
+        running, stopped, fresh = self._executions(state_machine_arn, horizon, remembered)
         window_start = now - timedelta(hours=self._settings.sweep_look_back_hours)
         settled_before = now - timedelta(
             minutes=max(self._settings.sweep_min_age_minutes, self._settings.redrive_grace_minutes)
@@ -236,10 +218,34 @@ class Sweep:
             else:
                 candidates.append(execution)
         candidates.sort(key=_stop_key)
-        # New: an execution that started after the last listing (those within the clock margin are listed again)
-        fresh = [e for e in listed if horizon is None or e.start_date > horizon + CLOCK_MARGIN]
-        changed = bool(fresh) or bool(waiting) or running.keys() != remembered.keys()
+        changed = fresh or bool(waiting) or running.keys() != remembered.keys()
         return _StateMachinePass(state_machine_arn, version, watermark, candidates, horizon, running, waiting, changed)
+
+    def _executions(
+        self, state_machine_arn: str, horizon: datetime | None, remembered: dict[str, int]
+    ) -> tuple[dict[str, int], list[ExecutionSummary], bool]:
+        """What runs now (by name: start), what has stopped of the executions that may have stopped since the last
+        run, and whether any started since the last listing. Those are what started since the horizon; what was
+        ever redriven (one redriven and ended failed again between two runs was never seen running); and what the
+        last run saw running: still running, or read one by one."""
+        listed = list(step_functions.list_executions(self._step_functions, state_machine_arn, started_since=horizon))
+        fresh = any(horizon is None or e.start_date > horizon + CLOCK_MARGIN for e in listed)  # beyond the margin
+        by_name = {execution.name: execution for execution in listed}
+        for execution in step_functions.list_executions(self._step_functions, state_machine_arn, redriven_only=True):
+            by_name.setdefault(execution.name, execution)
+        unseen = set(remembered) - set(by_name)
+        if unseen:
+            still = step_functions.list_executions(self._step_functions, state_machine_arn, status="RUNNING")
+            by_name.update((execution.name, execution) for execution in still)
+            for name in sorted(unseen - set(by_name)):
+                described = step_functions.execution_summary(
+                    self._step_functions, execution_arn(state_machine_arn, name)
+                )
+                if described is not None:  # else gone: Step Functions no longer keeps it
+                    by_name[name] = described
+        running = {n: int(e.start_date.timestamp()) for n, e in by_name.items() if e.status in _RUNNING_STATUSES}
+        stopped = [execution for execution in by_name.values() if execution.status not in _RUNNING_STATUSES]
+        return running, stopped, fresh
 
     def _examine_in_turn(
         self, passes: Sequence[_StateMachinePass], context: LambdaContext, now: datetime, needing_a_person: list[str]

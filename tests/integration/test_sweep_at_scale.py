@@ -149,11 +149,29 @@ def test_ten_thousand_ended_executions_are_examined_once_each_and_an_idle_run_co
     assert len(rescue.rescued) == 10_000
     assert set(rescue.rescued.values()) == {1}
     # And a later run that finds nothing new costs what it costs over an engine of ten executions: one GetItem of
-    # the state machine's memory, a ListExecutions page of what started since the last run and one of what runs
-    # now, for the executions it remembers running that started before (README, "The sweep")
+    # the state machine's memory, a ListExecutions page of what started since the last run, one of what was ever
+    # redriven, and one of what runs now, for the executions it remembers running that started before (README,
+    # "The sweep")
     few_state_machine = STATE_MACHINE.replace("Manage", "Few")
     few = engine(10, few_state_machine)
     few_sweep, _ = sweep_of(few, client, few_state_machine)
     few_sweep.run(LocalLambdaContext(timeout_seconds=900), now=NOW)
-    expected = {"GetItem": 1, "ListExecutions": 2}
+    expected = {"GetItem": 1, "ListExecutions": 3}
     assert idle_run_requests(sweep, many, sent) == idle_run_requests(few_sweep, few, sent) == expected
+
+
+def test_an_execution_redriven_and_ended_failed_again_is_examined_again(
+    dynamodb: tuple[Any, collections.Counter[str]],
+) -> None:
+    # Given an execution the sweep examined
+    step_functions = engine(1)
+    sweep, rescue = sweep_of(step_functions, dynamodb[0])
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=NOW).examined == 1
+    # When it is redriven and ends failed again (Step Functions: the same ARN, a new stop, redriveCount 1)
+    (execution,) = [e for e in step_functions.executions.values() if e.status == "FAILED"]
+    execution.redrive_count, execution.stop_date = 1, NOW + timedelta(minutes=5)
+    later = NOW + timedelta(minutes=30)
+    # Then the next run examines it again, and the one after does not
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=later).examined == 1
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=later).examined == 0
+    assert rescue.rescued[execution.execution_arn] == 2
