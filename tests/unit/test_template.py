@@ -418,3 +418,8 @@ def test_each_kind_of_function_has_a_role_of_its_own_with_only_what_it_uses(temp
         "states:GetExecutionHistory",
         "dynamodb:BatchGetItem",
     }
+
+
+def test_every_output_is_exported_under_the_stack_name_so_that_import_value_works(template: dict[str, Any]) -> None:
+    for name, output in template["Outputs"].items():
+        assert output["Export"] == {"Name": {"Fn::Sub": f"${{AWS::StackName}}-{name}"}}, name
