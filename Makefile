@@ -23,6 +23,7 @@ $(VENV)/.installed: src/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
 	$(BIN)/python -m pip install --quiet -r src/requirements.txt --group dev
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@
 
 # aws-sam-cli pins its own boto3, so it lives in a virtual environment of its own.
