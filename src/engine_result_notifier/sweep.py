@@ -369,22 +369,16 @@ class Sweep:
             "version": {"N": str(sweep_pass.version + 1)},
             "expiration": {"N": str(int((now + self._window() * 2).timestamp()))},
         }
-        try:
-            self._dynamodb.put_item(
-                TableName=self._settings.idempotency_table_name,
-                Item=item,
-                ConditionExpression="attribute_not_exists(version) OR version = :read",  # 0.2.0's item had none
-                ExpressionAttributeValues={":read": {"N": str(sweep_pass.version)}},
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise _unavailable("written", error) from error
+        written = self._put_unless_taken(
+            item,
+            "attribute_not_exists(version) OR version = :read",  # 0.2.0's item had no version
+            {":read": {"N": str(sweep_pass.version)}},
+        )
+        if not written:
             logger.info(
                 "Another sweep run moved this state machine's memory first; its memory stands",
                 state_machine_arn=sweep_pass.state_machine_arn,
             )
-        except BotoCoreError as error:
-            raise _unavailable("written", error) from error
 
     def _recorded_now(self, execution: ExecutionSummary, outcome: str) -> bool:
         """Record one execution as examined (unless a run at the same time did first); whether it is recorded."""
@@ -403,21 +397,28 @@ class Sweep:
     def _record(self, execution: ExecutionSummary, outcome: str) -> None:
         stopped = execution.stop_date or datetime.now(UTC)
         expires = stopped + self._window() + timedelta(days=1)
+        item = {
+            **_key(_execution_key(execution)),
+            "outcome": {"S": outcome},
+            "expiration": {"N": str(int(expires.timestamp()))},
+        }
+        self._put_unless_taken(item, "attribute_not_exists(id)")  # else a run at the same time recorded it first
+
+    def _put_unless_taken(self, item: dict[str, Any], condition: str, values: dict[str, Any] | None = None) -> bool:
+        """Write an item of the sweep's memory only if the condition holds; whether it was written (False: another
+        run's write came first, and stands)."""
+        arguments: dict[str, Any] = {"ExpressionAttributeValues": values} if values else {}
         try:
             self._dynamodb.put_item(
-                TableName=self._settings.idempotency_table_name,
-                Item={
-                    **_key(_execution_key(execution)),
-                    "outcome": {"S": outcome},
-                    "expiration": {"N": str(int(expires.timestamp()))},
-                },
-                ConditionExpression="attribute_not_exists(id)",
+                TableName=self._settings.idempotency_table_name, Item=item, ConditionExpression=condition, **arguments
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise _unavailable("written", error) from error
+            return False
         except BotoCoreError as error:
             raise _unavailable("written", error) from error
+        return True
 
     def _recorded(self, executions: Sequence[ExecutionSummary]) -> set[str]:
         """The keys of these executions' items that exist: those examined by some run."""
