@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from engine_result_notifier import step_functions
 from engine_result_notifier.errors import NotificationConflictError
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.step_functions import status_change_event
@@ -32,9 +33,10 @@ from tests.state_machines.conftest import (
 def watching(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LambdaContainer, list[str]]]:
     """A safety net that watches the reference engine's state machines, and the Step Functions requests it sends."""
     monkeypatch.setenv("ENGINE_STATE_MACHINE_ARNS", ",".join(sorted(set(scene.reference_engine.values()))))
-    container = lambda_container()
+    client = step_functions.new_client()
+    container = lambda_container(step_functions_client=client)
     sent: list[str] = []
-    events = container.rescuer._step_functions.meta.events  # noqa: SLF001 (the test counts what the rescue reads)
+    events = client.meta.events
 
     def count(**kwargs: Any) -> None:
         sent.append(kwargs["event_name"].split(".")[-1])

@@ -215,8 +215,9 @@ def test_an_execution_that_started_before_the_window_and_stopped_within_it_is_fo
     execution = scene.interpreter.wait(execution_arn)
     # When the sweep runs at a moment when the execution started before the window and stopped within it
     ran_for = execution["stopDate"] - execution["startDate"]
-    now = execution["startDate"] + timedelta(hours=sweep_look_back(sweep)) + ran_for / 2
-    assert execution["startDate"] < now - timedelta(hours=sweep_look_back(sweep)) < execution["stopDate"]
+    look_back = timedelta(hours=scene.lambdas.settings.sweep_look_back_hours)  # the sweep's, as sweep_over gives it
+    now = execution["startDate"] + look_back + ran_for / 2
+    assert execution["startDate"] < now - look_back < execution["stopDate"]
     report = sweep.run(LocalLambdaContext(timeout_seconds=300), now=now)
     # Then its record gets one FAILED call saying the execution was stopped
     (call,) = scene.service_catalog.accepted
@@ -326,11 +327,6 @@ def test_two_runs_at_once_make_no_second_call_and_lose_no_memory(scene: Scene) -
     assert last.rescued == 0
     assert len(scene.service_catalog.accepted) == 4
     assert sweep_over(scene).run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age()).examined == 0
-
-
-def sweep_look_back(sweep: Any) -> int:
-    hours: int = sweep._settings.sweep_look_back_hours  # noqa: SLF001 (the test reads what it set)
-    return hours
 
 
 def test_the_memory_a_0_2_0_sweep_left_is_taken_over(scene: Scene) -> None:
