@@ -84,6 +84,10 @@ class ManyExecutions:
             "inputDetails": {"included": True},
             "error": "States.TaskFailed",
             "cause": "the engine step failed",
+            "redriveCount": execution.redrive_count,
+            "redriveStatus": "REDRIVABLE"
+            if execution.status in ("FAILED", "TIMED_OUT", "ABORTED")
+            else "NOT_REDRIVABLE",
         }
 
 

@@ -46,12 +46,34 @@ def watching(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[La
     events.unregister("before-call", count)
 
 
-def elsewhere(event: dict[str, Any], region: str | None = None, account: str | None = None) -> dict[str, Any]:
-    """The same status change, as if of an execution of another region or account."""
-    arn = event["detail"]["executionArn"].split(":")
-    arn[3], arn[4] = region or arn[3], account or arn[4]
-    moved = ":".join(arn)
-    return {**event, "detail": {**event["detail"], "executionArn": moved}, "resources": [moved]}
+def elsewhere(description: dict[str, Any], region: str | None = None, account: str | None = None) -> dict[str, Any]:
+    """The status change of the same execution as if it were of another region or account: its ARNs moved, and so
+    the event's ``account``, ``region``, ``resources`` and ``detail``, as EventBridge would deliver it."""
+
+    def moved(arn: str) -> str:
+        parts = arn.split(":")
+        parts[3], parts[4] = region or parts[3], account or parts[4]
+        return ":".join(parts)
+
+    return status_change_event(
+        {
+            **description,
+            "executionArn": moved(description["executionArn"]),
+            "stateMachineArn": moved(description["stateMachineArn"]),
+        }
+    )
+
+
+def as_it_failed(description: dict[str, Any]) -> dict[str, Any]:
+    """The execution as its FAILED status change described it, before a redrive: with the error and cause Step
+    Functions gives a failure."""
+    return {
+        **description,
+        "status": "FAILED",
+        "stopDate": description.get("stopDate", description["startDate"]),
+        "error": "States.TaskFailed",
+        "cause": "the engine's step failed before the execution was redriven",
+    }
 
 
 def test_a_status_change_of_a_state_machine_not_watched_is_ignored_without_a_call(
@@ -70,7 +92,12 @@ def test_a_status_change_of_another_region_or_account_is_ignored_without_a_call_
 ) -> None:
     container, sent = watching
     execution = lost_status_change(scene)
-    event = elsewhere(status_change_event(execution), region, account)
+    event = elsewhere(execution, region, account)
+    assert (event["account"], event["region"], event["detail"]["stateMachineArn"].split(":")[3:5]) == (
+        account or "123456789012",
+        region or "us-east-1",
+        [region or "us-east-1", account or "123456789012"],
+    )
     result = container.rescuer.status_change(event, LocalLambdaContext())
     assert (result.outcome, scene.service_catalog.accepted, sent) == ("IGNORED", [], [])
 
@@ -81,7 +108,7 @@ def test_a_late_failed_status_change_of_an_execution_running_again_makes_no_call
         execution_arn = start_workflow(scene, "PROVISION_PRODUCT")
         held.wait_until_invoked()
         running = scene.interpreter.client.describe_execution(executionArn=execution_arn)
-        late = status_change_event({**running, "status": "FAILED", "stopDate": running["startDate"]})
+        late = status_change_event(as_it_failed(running))
         # When it reaches the safety net, Then nothing is sent: the execution reads RUNNING now
         result = invoke(scene.lambdas, late)
         assert (result["outcome"], result["executionStatus"]) == ("REDRIVEN", "RUNNING")
@@ -94,7 +121,7 @@ def test_a_late_failed_status_change_of_an_execution_running_again_makes_no_call
 def test_a_late_failed_status_change_of_an_execution_that_succeeded_since_makes_no_second_call(scene: Scene) -> None:
     # Given an execution that notified and succeeded (as a redrive would end), and a FAILED status change of it
     execution = run_workflow(scene, "UPDATE_PROVISIONED_PRODUCT")
-    late = status_change_event({**execution, "status": "FAILED"})
+    late = status_change_event(as_it_failed(execution))
     # When it reaches the safety net, Then nothing more is sent
     assert invoke(scene.lambdas, late)["outcome"] == "REDRIVEN"
     assert len(scene.service_catalog.accepted) == 1

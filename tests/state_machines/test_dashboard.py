@@ -174,7 +174,9 @@ def a_foreign_execution(scene: Scene) -> None:
 
 def a_late_status_change_of_an_execution_redriven_to_success(scene: Scene) -> None:
     execution = run_workflow(scene, "PROVISION_PRODUCT")
-    late = status_change_event({**execution, "status": "FAILED"})
+    late = status_change_event(
+        {**execution, "status": "FAILED", "error": "States.TaskFailed", "cause": "failed before it was redriven"}
+    )
     assert invoke(scene.lambdas, late)["outcome"] == "REDRIVEN"
 
 
