@@ -105,15 +105,18 @@ class Delivery:
         self._config.register_lambda_context(context)
         metrics.clear_metrics()
 
-    def deliver(self, request: NotifyRequest, path: DeliveryPath) -> NotifyResult:
+    def deliver(self, request: NotifyRequest, path: DeliveryPath, *, redriven: bool = False) -> NotifyResult:
         """Make the notification unless it was made already; what this delivery came to.
 
         ``path``: which way it came. From the engine, a record already notified differently is a conflict
         (``NotificationConflictError``); from any other way, the request is what an ended execution meant to send,
-        and such a record holds the engine's own notification (``ALREADY_NOTIFIED``).
+        and such a record holds the engine's own notification (``ALREADY_NOTIFIED``), unless the execution was
+        ``redriven``: its latest attempt then ended otherwise than the notification made before the redrive, which
+        Service Catalog keeps, and the conflict is counted and logged for a person (``CONFLICT``; nothing raised,
+        so that no retry repeats it).
         """
         annotate(request)
-        result = self._deliver_once(request, path)
+        result = self._deliver_once(request, path, redriven=redriven)
         tracer.put_annotation("outcome", result.outcome)
         return result
 
@@ -147,7 +150,7 @@ class Delivery:
             result=_StoredResultSerializer().from_dict(data) if data else None,
         )
 
-    def _deliver_once(self, request: NotifyRequest, path: DeliveryPath) -> NotifyResult:
+    def _deliver_once(self, request: NotifyRequest, path: DeliveryPath, *, redriven: bool) -> NotifyResult:
         try:
             result: NotifyResult = self._notify_once(request=request, path=path)
         except IdempotencyValidationError as error:
@@ -158,13 +161,25 @@ class Delivery:
                 raise IdempotencyAlreadyInProgressError(
                     "a different notification for this record is in progress"
                 ) from error
+            held = _held(error)
+            if path is not DeliveryPath.ENGINE and redriven:
+                logger.warning(
+                    "Execution redriven after its record was notified, and its latest attempt ended otherwise: "
+                    "Service Catalog keeps what it holds; no call",
+                    held_operation=held.operation,
+                    held_status=held.status,
+                    held_since=held.notified_at or "(not recorded)",
+                    held_by=held.path or "(not recorded)",
+                    asked_status=request.status.value,
+                )
+                metrics.add_metric(name="Conflicts", unit=MetricUnit.Count, value=1)
+                return _result(request, Outcome.CONFLICT)
             if path is not DeliveryPath.ENGINE:
                 # The engine notified and its execution then ended FAILED (the reference engine's Fail state after
                 # a failure notification): normal operation, nothing left to do.
                 logger.info("Record already notified: the safety net has nothing to add; no call")
                 metrics.add_metric(name="AlreadyNotified", unit=MetricUnit.Count, value=1)
                 return _result(request, Outcome.ALREADY_NOTIFIED)
-            held = _held(error)
             logger.warning(
                 "Conflicting notification: a different one was already made for this record; no call",
                 held_operation=held.operation,

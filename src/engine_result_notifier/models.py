@@ -42,7 +42,8 @@ class Outcome(StrEnum):
     DUPLICATE = "DUPLICATE"
     """The same notification was already made: no call, the stored result is returned."""
     CONFLICT = "CONFLICT"
-    """A different notification for the same record was already made: no call, a warning."""
+    """The execution was redriven after its record was notified, and its latest attempt ended otherwise: Service
+    Catalog keeps what it holds. No call; a warning and the ``Conflicts`` metric (its alarm)."""
     ALREADY_NOTIFIED = "ALREADY_NOTIFIED"
     """A status change for a record already notified with other content: the safety net adds nothing, no call."""
     IGNORED = "IGNORED"
@@ -124,6 +125,8 @@ class ExecutionStatusChange:
     redrive_status: str | None = None
     """``REDRIVABLE`` while Step Functions would let it be redriven (14 days after it ended failed), as
     ``DescribeExecution`` says; None where not read."""
+    redrive_count: int = 0
+    """How many times it was redriven, as ``DescribeExecution`` says (0 where not read)."""
 
 
 class TaskOutcome(StrEnum):

@@ -193,7 +193,7 @@ class Rescuer:
         logger.info("Ended execution read", finding=rescue.finding, execution_status=change.status)
         if rescue.engine_notified:
             return self._delivery.already_notified(rescue.request)
-        return self._delivery.deliver(rescue.request, path)
+        return self._delivery.deliver(rescue.request, path, redriven=change.redrive_count > 0)
 
 
 def decide(

@@ -59,6 +59,7 @@ def describe_execution(client: SFNClient, execution_arn: str) -> ExecutionStatus
         engine_error=EngineError(error=described.get("error"), cause=described.get("cause")),
         execution_input=described.get("input"),
         redrive_status=described.get("redriveStatus"),
+        redrive_count=int(described.get("redriveCount", 0)),
     )
 
 
