@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from engine_result_notifier import service_catalog
 from engine_result_notifier.errors import (
@@ -74,6 +75,7 @@ class Delivery:
         self, settings: Settings, service_catalog_client: ServiceCatalogClient, dynamodb_client: DynamoDBClient
     ) -> None:
         self._service_catalog = service_catalog_client
+        self._table_name = settings.idempotency_table_name
         self._config = IdempotencyConfig(
             event_key_jmespath=IDEMPOTENCY_KEY_FIELDS,
             payload_validation_jmespath=IDEMPOTENCY_PAYLOAD_FIELDS,
@@ -137,6 +139,15 @@ class Delivery:
         except IdempotencyPersistenceLayerError as error:
             raise IdempotencyStoreUnavailableError(
                 f"the idempotency table could not be read ({type(error).__name__})"
+            ) from error
+        except ClientError as error:  # Powertools reads a record with the client's own errors
+            code = error.response.get("Error", {}).get("Code", "Unknown")
+            raise IdempotencyStoreUnavailableError(
+                f"the idempotency table {self._table_name} could not be read ({code})"
+            ) from error
+        except BotoCoreError as error:
+            raise IdempotencyStoreUnavailableError(
+                f"the idempotency table {self._table_name} could not be read ({type(error).__name__})"
             ) from error
         if record is None:
             return None

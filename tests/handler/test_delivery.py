@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from botocore.stub import Stubber
 
+from engine_result_notifier.delivery import Delivery
 from engine_result_notifier.errors import (
+    IdempotencyStoreUnavailableError,
     NotificationConflictError,
     NotificationRejectedError,
     ServiceCatalogUnavailableError,
@@ -212,3 +215,14 @@ def test_duplicate_of_a_result_stored_by_another_version_is_still_a_duplicate(
     result = invoke_sample(lambdas, "terminate-succeeded.json")
     assert result["outcome"] == "DUPLICATE"
     assert result["recordId"] == "rec-h3c6mzw2b7k4u"
+
+
+def test_reading_a_record_from_a_table_that_does_not_exist_is_the_named_error_naming_the_table(
+    lambdas: LocalFunctions, idempotency_table: str
+) -> None:
+    # Found by the simulation: an operator's show-record or rescue during a DynamoDB outage ended in botocore's own
+    # exception (Powertools reads a record with the client's errors)
+    settings = replace(lambdas.settings, idempotency_table_name="no-such-table")
+    delivery = Delivery(settings, lambdas.service_catalog_client, lambdas.dynamodb_client)
+    with pytest.raises(IdempotencyStoreUnavailableError, match=r"no-such-table could not be read \(ResourceNotFound"):
+        delivery.record_state("rec-m3xw8pq2vt6ra")
