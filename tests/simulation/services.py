@@ -1,0 +1,497 @@
+"""The services around the package, as models that answer real botocore clients the way the services do.
+
+Each model answers its client's calls from botocore's ``before-call`` event, after botocore has validated and
+serialized the request, so the package's code runs unchanged over real clients: what it sends is checked by
+botocore's own service model, and what it gets back is what botocore would have parsed. DynamoDB is moto's (a
+fault only stands in front of it). Time is the simulation's clock everywhere, Powertools' idempotency included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as real_datetime
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from botocore.awsrequest import AWSResponse
+
+SECRET_MARKERS = ("SimWorkflowToken", "SimSecretValue")
+"""Every workflow token and every sensitive parameter value of the simulation contains one of these: a log line,
+a metric, a failure reason or a command's output that holds one leaked a secret."""
+
+ACCOUNT = "111122223333"
+REGION = "us-east-1"
+
+
+class Killed(BaseException):
+    """The Lambda invocation ends here: killed by its timeout or its host. A ``BaseException``, so that nothing in the
+    package or in Powertools catches it: a claim made before it stays, as it does in Lambda."""
+
+
+class Clock:
+    """The simulation's clock, in epoch seconds; it moves only when the simulation moves it."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def datetime(self) -> real_datetime.datetime:
+        return real_datetime.datetime.fromtimestamp(self.now, real_datetime.UTC)
+
+
+@contextlib.contextmanager
+def simulated_time(clock: Clock, modules: list[Any]) -> Iterator[None]:
+    """Powertools' idempotency and the package's own modules read the simulation's clock: a claim expires, and a
+    record is notified, at the simulation's time."""
+
+    class SimulatedDatetime(real_datetime.datetime):
+        @classmethod
+        def now(cls, tz: real_datetime.tzinfo | None = None) -> real_datetime.datetime:  # type: ignore[override]
+            return real_datetime.datetime.fromtimestamp(clock.now, tz)
+
+    shim = SimpleNamespace(**{name: getattr(real_datetime, name) for name in dir(real_datetime) if name[0] != "_"})
+    shim.datetime = SimulatedDatetime
+    saved = []
+    for module in modules:
+        name = "dt" if hasattr(module, "dt") else "datetime"
+        saved.append((module, name, getattr(module, name)))
+        setattr(module, name, shim if name == "dt" else SimulatedDatetime)
+    try:
+        yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
+
+
+def answer(parsed: dict[str, Any], status: int = 200) -> tuple[AWSResponse, dict[str, Any]]:
+    """What a ``before-call`` handler returns to stand in for the service: botocore raises a modelled error for a
+    status of 300 or more, as it would for the service's own answer."""
+    return AWSResponse("https://simulated", status, {}, None), {
+        **parsed,
+        "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "simulated"},
+    }
+
+
+def error(status: int, code: str, message: str) -> tuple[AWSResponse, dict[str, Any]]:
+    return answer({"Error": {"Code": code, "Message": message}}, status)
+
+
+@dataclass(frozen=True)
+class Window:
+    service: str
+    kind: str
+    start: float
+    end: float
+
+
+@dataclass
+class Outages:
+    """Windows of simulated time in which a service fails every call (after botocore's retries, which a stand-in
+    answer skips)."""
+
+    windows: list[Window] = field(default_factory=list)
+    ANSWERS = {  # noqa: RUF012 (a constant table)
+        "service_catalog_throttling": (400, "ThrottlingException", "Rate exceeded"),
+        "service_catalog_5xx": (500, "InternalFailure", "We encountered an internal error"),
+        "dynamodb": (500, "InternalServerError", "Internal server error"),
+        "step_functions": (400, "ThrottlingException", "Rate exceeded"),
+    }
+
+    def failing(self, service: str, now: float) -> tuple[AWSResponse, dict[str, Any]] | None:
+        for window in self.windows:
+            if window.service == service and window.start <= now < window.end:
+                return error(*self.ANSWERS[window.kind])
+        return None
+
+
+def attach(client: Any, respond: Callable[[str, dict[str, Any]], Any]) -> None:
+    """Route a client's calls to ``respond(operation, parameters)``; None lets the call go on (to moto)."""
+
+    def keep_parameters(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["simulated_parameters"] = dict(params)
+
+    def before_call(model: Any, context: dict[str, Any], **_: Any) -> Any:
+        return respond(model.name, context.get("simulated_parameters", {}))
+
+    client.meta.events.register("before-parameter-build", keep_parameters)
+    client.meta.events.register("before-call", before_call)
+
+
+# Service Catalog.
+
+
+@dataclass
+class Notification:
+    """A notification Service Catalog accepted."""
+
+    operation: str
+    status: str
+    outputs: tuple[tuple[str, str], ...]
+    failure_reason: str | None
+    idempotency_token: str
+    parameters: dict[str, Any]
+    at: float
+
+
+@dataclass
+class RecordModel:
+    operation: str
+    workflow_token: str
+    notification: Notification | None = None
+
+
+OPERATION_OF_CALL = {
+    "NotifyProvisionProductEngineWorkflowResult": "PROVISION_PRODUCT",
+    "NotifyUpdateProvisionedProductEngineWorkflowResult": "UPDATE_PROVISIONED_PRODUCT",
+    "NotifyTerminateProvisionedProductEngineWorkflowResult": "TERMINATE_PROVISIONED_PRODUCT",
+}
+
+
+class ServiceCatalog:
+    """Service Catalog as strict as the service: a record knows its operation and token, takes one notification,
+    and refuses any other once it is no longer in progress. A retry of the accepted call (the same idempotency token
+    and the same members) is answered as the first was, and changes nothing."""
+
+    def __init__(self, clock: Clock, outages: Outages) -> None:
+        self._clock = clock
+        self._outages = outages
+        self.records: dict[str, RecordModel] = {}
+        self.requests = 0
+        self.retries_of_accepted = 0
+        self.refused: list[tuple[str, str, str]] = []
+        """(record id, ``wrong_token``, ``wrong_operation`` or ``not_in_progress``, why) for every call refused."""
+        self.reasons: list[str] = []
+        self.in_flight: Callable[[str, int], str | None] = lambda record_id, call: None
+        """Asked at each call (the record id, the how-manyth call for it): ``kill_before``, ``kill_after``,
+        ``lose_answer``, or None; the simulation may also run other deliveries from here (a call in flight)."""
+        self._calls: dict[str, int] = {}
+
+    def register(self, record_id: str, operation: str, workflow_token: str) -> None:
+        self.records[record_id] = RecordModel(operation, workflow_token)
+
+    def attach(self, client: Any) -> None:
+        attach(client, self._respond)
+
+    def _respond(self, operation: str, parameters: dict[str, Any]) -> Any:
+        self.requests += 1
+        failing = self._outages.failing("service_catalog", self._clock.now)
+        if failing is not None:
+            return failing
+        record_id = parameters["RecordId"]
+        self._calls[record_id] = call = self._calls.get(record_id, 0) + 1
+        injected = self.in_flight(record_id, call)
+        if injected == "kill_before":
+            raise Killed
+        result = self._notify(operation, parameters)
+        if injected == "kill_after":
+            raise Killed
+        if injected == "lose_answer":
+            return error(500, "InternalFailure", "We encountered an internal error")
+        return result
+
+    def _notify(self, operation: str, parameters: dict[str, Any]) -> Any:
+        record_id = parameters["RecordId"]
+        if parameters.get("FailureReason"):
+            self.reasons.append(parameters["FailureReason"])
+        record = self.records.get(record_id)
+        if record is None:
+            return error(400, "ResourceNotFoundException", f"Record {record_id} not found")
+        if parameters["WorkflowToken"] != record.workflow_token:
+            return self._refuse(record_id, "wrong_token", "a workflow token that is not the record's")
+        if OPERATION_OF_CALL[operation] != record.operation:
+            return self._refuse(record_id, "wrong_operation", f"{operation} for a {record.operation} record")
+        accepted = record.notification
+        if accepted is not None:
+            if accepted.idempotency_token == parameters["IdempotencyToken"] and accepted.parameters == parameters:
+                self.retries_of_accepted += 1
+                return answer({})
+            return self._refuse(
+                record_id, "not_in_progress", f"a second notification ({parameters['Status']}) after {accepted.status}"
+            )
+        record.notification = Notification(
+            operation=record.operation,
+            status=parameters["Status"],
+            outputs=tuple((o["OutputKey"], o.get("OutputValue", "")) for o in parameters.get("Outputs", [])),
+            failure_reason=parameters.get("FailureReason"),
+            idempotency_token=parameters["IdempotencyToken"],
+            parameters=dict(parameters),
+            at=self._clock.now,
+        )
+        return answer({})
+
+    def _refuse(self, record_id: str, kind: str, why: str) -> Any:
+        self.refused.append((record_id, kind, why))
+        return error(400, "InvalidParametersException", f"Record {record_id} is not in progress or not this: {why}")
+
+
+# Step Functions.
+
+FAILED_STATUSES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+REDRIVE_SECONDS = 14 * 24 * 3600
+
+
+@dataclass
+class ExecutionModel:
+    arn: str
+    state_machine_arn: str
+    name: str
+    input: str
+    start: float
+    status: str = "RUNNING"
+    stop: float | None = None
+    error: str | None = None
+    cause: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    redrive_count: int = 0
+    redrive_date: float | None = None
+
+
+def _when(epoch: float) -> real_datetime.datetime:
+    return real_datetime.datetime.fromtimestamp(epoch, real_datetime.UTC)
+
+
+class StepFunctions:
+    """Step Functions' read API over executions the engine model writes: ``DescribeExecution`` (with the redrive
+    fields), ``GetExecutionHistory`` paged as the service pages (``maxResults``, ``reverseOrder``, ``nextToken``)
+    and ``ListExecutions`` (newest first by start date, ``statusFilter``, ``redriveFilter``, paged)."""
+
+    def __init__(self, clock: Clock, outages: Outages) -> None:
+        self._clock = clock
+        self._outages = outages
+        self.executions: dict[str, ExecutionModel] = {}
+        self._by_machine: dict[str, list[ExecutionModel]] = {}
+        self._running: dict[str, dict[str, ExecutionModel]] = {}
+        self._redriven: dict[str, list[ExecutionModel]] = {}
+        self.requests = 0
+        self.on_describe: Callable[[str], None] = lambda arn: None
+        """Called at each ``DescribeExecution`` (the simulation runs a second sweep from here, or kills one)."""
+
+    # What the engine does.
+
+    def create_state_machine(self, arn: str) -> None:
+        self._by_machine.setdefault(arn, [])
+        self._running.setdefault(arn, {})
+        self._redriven.setdefault(arn, [])
+
+    def start(self, state_machine_arn: str, name: str, execution_input: str) -> ExecutionModel:
+        arn = state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+        execution = ExecutionModel(arn, state_machine_arn, name, execution_input, self._clock.now)
+        self.executions[arn] = execution
+        self._by_machine[state_machine_arn].append(execution)
+        self._running[state_machine_arn][arn] = execution
+        self.record(execution, "ExecutionStarted", executionStartedEventDetails={"input": execution_input})
+        return execution
+
+    def record(self, execution: ExecutionModel, kind: str, previous: int | None = None, **details: Any) -> int:
+        """Append a history event; its id."""
+        event_id = len(execution.events) + 1
+        execution.events.append(
+            {
+                "timestamp": _when(self._clock.now),
+                "type": kind,
+                "id": event_id,
+                "previousEventId": event_id - 1 if previous is None else previous,
+                **details,
+            }
+        )
+        return event_id
+
+    def close(self, execution: ExecutionModel, status: str, error: str | None = None, cause: str | None = None) -> None:
+        kind = {
+            "SUCCEEDED": "ExecutionSucceeded",
+            "FAILED": "ExecutionFailed",
+            "TIMED_OUT": "ExecutionTimedOut",
+            "ABORTED": "ExecutionAborted",
+        }[status]
+        details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
+        details_key = kind[0].lower() + kind[1:] + "EventDetails"
+        self.record(execution, kind, **{details_key: details if status != "SUCCEEDED" else {"output": "{}"}})
+        execution.status, execution.stop, execution.error, execution.cause = status, self._clock.now, error, cause
+        self._running[execution.state_machine_arn].pop(execution.arn, None)
+
+    def redrivable(self, execution: ExecutionModel) -> bool:
+        return (
+            execution.status in FAILED_STATUSES
+            and execution.stop is not None
+            and self._clock.now - execution.stop < REDRIVE_SECONDS
+        )
+
+    def redrive(self, execution: ExecutionModel) -> None:
+        execution.redrive_count += 1
+        execution.redrive_date = self._clock.now
+        self.record(
+            execution, "ExecutionRedriven", executionRedrivenEventDetails={"redriveCount": execution.redrive_count}
+        )
+        execution.status, execution.stop, execution.error, execution.cause = "RUNNING", None, None, None
+        self._running[execution.state_machine_arn][execution.arn] = execution
+        if execution.redrive_count == 1:
+            self._redriven[execution.state_machine_arn].append(execution)
+
+    def describe(self, execution: ExecutionModel) -> dict[str, Any]:
+        """``DescribeExecution``'s answer, as botocore parses it."""
+        described: dict[str, Any] = {
+            "executionArn": execution.arn,
+            "stateMachineArn": execution.state_machine_arn,
+            "name": execution.name,
+            "status": execution.status,
+            "startDate": _when(execution.start),
+            "input": execution.input,
+            "inputDetails": {"included": True},
+            "redriveCount": execution.redrive_count,
+            "redriveStatus": "REDRIVABLE" if self.redrivable(execution) else "NOT_REDRIVABLE",
+        }
+        if execution.stop is not None:
+            described["stopDate"] = _when(execution.stop)
+        if execution.redrive_date is not None:
+            described["redriveDate"] = _when(execution.redrive_date)
+        if execution.error is not None:
+            described["error"] = execution.error
+        if execution.cause is not None:
+            described["cause"] = execution.cause
+        if execution.status == "SUCCEEDED":
+            described["output"] = "{}"
+        return described
+
+    # The API.
+
+    def attach(self, client: Any) -> None:
+        attach(client, self._respond)
+
+    def _respond(self, operation: str, parameters: dict[str, Any]) -> Any:
+        self.requests += 1
+        failing = self._outages.failing("step_functions", self._clock.now)
+        if failing is not None:
+            return failing
+        if operation == "DescribeExecution":
+            self.on_describe(parameters["executionArn"])
+            execution = self.executions.get(parameters["executionArn"])
+            if execution is None:
+                return error(400, "ExecutionDoesNotExist", "Execution does not exist")
+            return answer(self.describe(execution))
+        if operation == "GetExecutionHistory":
+            return self._history(parameters)
+        if operation == "ListExecutions":
+            return self._list(parameters)
+        raise AssertionError(f"the package called Step Functions' {operation}, which the model does not answer")
+
+    def _history(self, parameters: dict[str, Any]) -> Any:
+        execution = self.executions.get(parameters["executionArn"])
+        if execution is None:
+            return error(400, "ExecutionDoesNotExist", "Execution does not exist")
+        events = list(reversed(execution.events)) if parameters.get("reverseOrder") else execution.events
+        offset = _offset(parameters.get("nextToken"), execution.arn)
+        size = parameters.get("maxResults") or 100
+        page = events[offset : offset + size]
+        result: dict[str, Any] = {"events": [dict(event) for event in page]}
+        if offset + size < len(events):
+            result["nextToken"] = _token(offset + size, execution.arn)
+        return answer(result)
+
+    def _list(self, parameters: dict[str, Any]) -> Any:
+        machine = parameters["stateMachineArn"]
+        if machine not in self._by_machine:
+            return error(400, "StateMachineDoesNotExist", "State machine does not exist")
+        status = parameters.get("statusFilter")
+        if status == "RUNNING":
+            source = sorted(self._running[machine].values(), key=lambda e: (e.start, e.arn))
+        elif parameters.get("redriveFilter") == "REDRIVEN":
+            source = self._redriven[machine]
+        else:
+            source = self._by_machine[machine]
+        offset = _offset(parameters.get("nextToken"), machine)
+        size = parameters.get("maxResults") or 100
+        page: list[ExecutionModel] = []
+        position = len(source) - 1 - offset
+        scanned = 0
+        while position >= 0 and len(page) < size:
+            execution = source[position]
+            if status is None or execution.status == status:
+                page.append(execution)
+            position -= 1
+            scanned += 1
+        result: dict[str, Any] = {"executions": [self._listed(e) for e in page]}
+        if position >= 0:
+            result["nextToken"] = _token(offset + scanned, machine)
+        return answer(result)
+
+    def _listed(self, execution: ExecutionModel) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "executionArn": execution.arn,
+            "stateMachineArn": execution.state_machine_arn,
+            "name": execution.name,
+            "status": execution.status,
+            "startDate": _when(execution.start),
+        }
+        if execution.stop is not None:
+            item["stopDate"] = _when(execution.stop)
+        if execution.redrive_count:
+            item["redriveCount"] = execution.redrive_count
+            item["redriveDate"] = _when(execution.redrive_date or execution.start)
+        return item
+
+
+def _token(offset: int, scope: str) -> str:
+    return json.dumps([scope, offset])
+
+
+def _offset(token: str | None, scope: str) -> int:
+    if not token:
+        return 0
+    named, offset = json.loads(token)
+    if named != scope:
+        raise AssertionError("a nextToken of another listing")
+    return int(offset)
+
+
+# SQS: the safety net's dead-letter queue (its OnFailure destination).
+
+
+@dataclass
+class Message:
+    message_id: str
+    body: str
+    receipt: str = ""
+    visible_at: float = 0.0
+
+
+class DeadLetterQueue:
+    """The OnFailure destination: ``ReceiveMessage`` (a visibility timeout per receive), ``ChangeMessageVisibility``
+    and ``DeleteMessage`` by the receipt of the latest receive only."""
+
+    URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/engine-result-notifier-dead-letters"
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self.messages: list[Message] = []
+        self._next = 0
+
+    def put(self, body: str) -> None:
+        self._next += 1
+        self.messages.append(Message(f"message-{self._next}", body))
+
+    def attach(self, client: Any) -> None:
+        attach(client, self._respond)
+
+    def _respond(self, operation: str, parameters: dict[str, Any]) -> Any:
+        now = self._clock.now
+        if operation == "ReceiveMessage":
+            visible = [m for m in self.messages if m.visible_at <= now][: parameters.get("MaxNumberOfMessages", 1)]
+            for message in visible:
+                self._next += 1
+                message.receipt = f"receipt-{self._next}"
+                message.visible_at = now + parameters.get("VisibilityTimeout", 30)
+            return answer(
+                {"Messages": [{"MessageId": m.message_id, "ReceiptHandle": m.receipt, "Body": m.body} for m in visible]}
+            )
+        message = next((m for m in self.messages if m.receipt == parameters["ReceiptHandle"]), None)
+        if message is None:
+            return error(400, "ReceiptHandleIsInvalid", "The receipt handle is not valid")
+        if operation == "DeleteMessage":
+            self.messages.remove(message)
+        elif operation == "ChangeMessageVisibility":
+            message.visible_at = now + parameters["VisibilityTimeout"]
+        else:
+            raise AssertionError(f"the package called SQS {operation}, which the model does not answer")
+        return answer({})
