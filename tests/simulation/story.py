@@ -200,7 +200,11 @@ def tell(episode: Episode) -> str:
         return f"minute {episode.start}: an operator runs rescue on workflow {episode.workflow}'s execution"
     if isinstance(episode, OperatorReplay):
         return f"minute {episode.start}: an operator replays the dead letters"
-    return f"minute {episode.start}: a poison event, {episode.kind.replace('_', ' ')} (workflow {episode.workflow})"
+    about = {
+        "input_left_out": f" (the first execution ended failed from workflow {episode.workflow} on)",
+        "wrong_operation": f" (for the first record notified from workflow {episode.workflow} on)",
+    }
+    return f"minute {episode.start}: a poison event, {episode.kind.replace('_', ' ')}{about.get(episode.kind, '')}"
 
 
 def shrink(story: Story, fails: Callable[[Story], bool], budget: int = 400) -> Story:

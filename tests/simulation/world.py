@@ -170,7 +170,9 @@ class World:
         self.faults: Counter[str] = Counter()
         self.alarms: dict[str, set[str]] = defaultdict(set)
         self.violations: list[str] = []
-        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._queue: list[tuple[float, int, bool, Callable[[], None]]] = []
+        self._happening = 0
+        """Events in the queue other than the sweep's schedule."""
         self._order = itertools.count()
         self._workflows = {w.index: w for w in story.workflows()}
         self._workloads: dict[int, Workload] = {}
@@ -187,9 +189,7 @@ class World:
         with self._services():
             for episode in self.story.episodes:
                 self._schedule(episode)
-            end = max((getattr(e, "start", 0) for e in self.story.episodes), default=0) + 120
-            for minute in range(0, end, SWEEP_EVERY_MINUTES):
-                self._at(STORY_START + minute * MINUTE + 1, lambda: self._sweep("scheduled"))
+            self._at(STORY_START + 1, self._scheduled_sweep, scheduled=True)
             self._run_queue()
             self._quiesce()
             self._check()
@@ -276,14 +276,23 @@ class World:
             Sweep(self.settings, rescuer, step_functions, dynamodb),
         )
 
-    def _at(self, when: float, action: Callable[[], None]) -> None:
-        heapq.heappush(self._queue, (when, next(self._order), action))
+    def _at(self, when: float, action: Callable[[], None], *, scheduled: bool = False) -> None:
+        """Run ``action`` at ``when``; ``scheduled``: the sweep's schedule, which does not keep the story going."""
+        heapq.heappush(self._queue, (when, next(self._order), scheduled, action))
+        self._happening += not scheduled
 
     def _run_queue(self) -> None:
         while self._queue:
-            when, _, action = heapq.heappop(self._queue)
+            when, _, scheduled, action = heapq.heappop(self._queue)
+            self._happening -= not scheduled
             self.clock.now = max(self.clock.now, when)
             action()
+
+    def _scheduled_sweep(self) -> None:
+        """The sweep's schedule: every 15 minutes, for as long as anything else is still to happen."""
+        self._sweep("scheduled")
+        if self._happening:
+            self._at(self.clock.now + SWEEP_EVERY_MINUTES * MINUTE, self._scheduled_sweep, scheduled=True)
 
     def _schedule(self, episode: stories.Episode) -> None:
         start = STORY_START + episode.start * MINUTE
