@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from typing import Any
 
 import pytest
@@ -423,3 +424,21 @@ def test_each_kind_of_function_has_a_role_of_its_own_with_only_what_it_uses(temp
 def test_every_output_is_exported_under_the_stack_name_so_that_import_value_works(template: dict[str, Any]) -> None:
     for name, output in template["Outputs"].items():
         assert output["Export"] == {"Name": {"Fn::Sub": f"${{AWS::StackName}}-{name}"}}, name
+
+
+def test_every_function_is_in_one_build_group_so_sam_build_builds_the_code_once(template: dict[str, Any]) -> None:
+    # sam build groups functions by code, runtime, architecture, handler-independent properties and Metadata:
+    # functions whose Metadata differ are built apart, each into a folder of its own
+    built = {
+        json.dumps(
+            [
+                resource(template, function).get("Metadata"),
+                function_properties(template, function).get("CodeUri"),
+                function_properties(template, function).get("Runtime"),
+                function_properties(template, function).get("Architectures"),
+            ],
+            sort_keys=True,
+        )
+        for function in functions(template)
+    }
+    assert len(built) == 1
