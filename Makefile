@@ -15,7 +15,7 @@ SAM = $(SAM_VENV)/bin/sam
 # sam validate works offline with a region and without the EC2 metadata look-up for credentials.
 SAM_ENV = AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: test lint typecheck validate security unit invoke simulate bench bench-with rescue replay-dead-letters show-record clean
+.PHONY: test lint typecheck validate security unit invoke simulate local-services bench bench-with rescue replay-dead-letters show-record clean
 
 test: lint typecheck validate security unit
 
@@ -61,6 +61,10 @@ invoke: $(VENV)/.installed
 EXECUTIONS ?= 1000
 simulate: $(VENV)/.installed
 	PYTHONPATH=src:. $(BIN)/python -m tests.simulation --executions $(EXECUTIONS) $(if $(SEED),--seed $(SEED))
+
+# The functions' services on one fixed local endpoint, for `sam local invoke` (README, "sam local invoke").
+local-services: $(VENV)/.installed
+	$(BIN)/python -m local_aws.serve
 
 # Operator commands (README, "Operator commands"): the function's settings come from the environment.
 COMMAND = PYTHONPATH=src $(BIN)/python -m engine_result_notifier.commands

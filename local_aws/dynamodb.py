@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
 from local_aws.loopback import LoopbackServer
+from local_aws.service_catalog import ServiceCatalogEndpoint, encode_answer, is_service_catalog_request
 from local_aws.template import IDEMPOTENCY_TABLE, load_template, resource
 
 if TYPE_CHECKING:
@@ -18,22 +20,23 @@ if TYPE_CHECKING:
 
 
 class DynamoDBServer(LoopbackServer):
-    """moto's server app, one request at a time, on a free loopback port.
+    """moto's server app, one request at a time, on a free loopback port (or the one given).
 
     DynamoDB applies each conditional write atomically; moto's backend does not lock, so two concurrent
     ``PutItem`` calls could both pass the same condition. Serving requests one at a time restores the
     guarantee the idempotency claim relies on (the requests still arrive concurrently over HTTP).
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, service_catalog: ServiceCatalogEndpoint | None = None
+    ) -> None:
+        """``service_catalog``: also serve its requests, so that one endpoint (``AWS_ENDPOINT_URL``) is every
+        service the functions call."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request is noise here
-        server = make_server(
-            "127.0.0.1",
-            0,
-            _Serialized(DomainDispatcherApplication(create_backend_app)),
-            threaded=True,
-            request_handler=_RequestHandler,
-        )
+        app: Callable[..., Iterable[bytes]] = _Serialized(DomainDispatcherApplication(create_backend_app))
+        if service_catalog is not None:
+            app = _WithServiceCatalog(app, service_catalog)
+        server = make_server(host, port, app, threaded=True, request_handler=_RequestHandler)
         super().__init__(server, "dynamodb-server")
 
 
@@ -52,6 +55,24 @@ class _Serialized:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         with self._lock:
             return list(self._app(environ, start_response))
+
+
+class _WithServiceCatalog:
+    """Service Catalog's requests to the local endpoint, every other to moto."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], service_catalog: ServiceCatalogEndpoint) -> None:
+        self._app = app
+        self._service_catalog = service_catalog
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path, target = environ.get("PATH_INFO", ""), environ.get("HTTP_X_AMZ_TARGET", "")
+        if not is_service_catalog_request(path, target):
+            return self._app(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        protocol, status, error, message = self._service_catalog.serve(path, target, body)
+        payload, headers = encode_answer(protocol, error, message)
+        start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
+        return [payload]
 
 
 def table_definition(table_name: str, properties: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -138,6 +138,20 @@ class ServiceCatalogEndpoint(LoopbackServer):
 
     # Serving.
 
+    def serve(self, path: str, target: str, body: bytes) -> tuple[str, int, str | None, str]:
+        """One HTTP request: its protocol, and the answer's status, error code and message."""
+        if path.startswith(_CBOR_PATH_PREFIX):
+            operation = path.removeprefix(_CBOR_PATH_PREFIX)
+            protocol, decode = "smithy-rpc-v2-cbor", _decode_cbor
+        else:
+            operation = target.removeprefix(f"{TARGET_PREFIX}.")
+            protocol, decode = "json", _decode_json
+        try:
+            parameters = decode(body)
+        except ValueError:
+            return protocol, 400, "SerializationException", "The body could not be decoded"
+        return (protocol, *self.answer(operation, parameters, protocol))
+
     def answer(self, operation: str, parameters: Any, protocol: str) -> tuple[int, str | None, str]:
         """``(HTTP status, error code or None, message)`` for one request, recording it."""
         with self._lock:
@@ -259,32 +273,14 @@ def _handler_class(endpoint: ServiceCatalogEndpoint) -> type[BaseHTTPRequestHand
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            if self.path.startswith(_CBOR_PATH_PREFIX):
-                operation = self.path.removeprefix(_CBOR_PATH_PREFIX)
-                protocol, decode = "smithy-rpc-v2-cbor", _decode_cbor
-            else:
-                operation = self.headers.get("X-Amz-Target", "").removeprefix(f"{TARGET_PREFIX}.")
-                protocol, decode = "json", _decode_json
-            try:
-                parameters = decode(body)
-            except ValueError:
-                self._send(protocol, 400, "SerializationException", "The body could not be decoded")
-                return
-            status, error, message = endpoint.answer(operation, parameters, protocol)
+            protocol, status, error, message = endpoint.serve(self.path, self.headers.get("X-Amz-Target", ""), body)
             self._send(protocol, status, error, message)
 
         def _send(self, protocol: str, status: int, error: str | None, message: str) -> None:
-            document: dict[str, str] = {} if error is None else {"__type": error, "message": message}
-            if protocol == "json":
-                payload, content_type = json.dumps(document).encode(), "application/x-amz-json-1.1"
-            else:
-                payload, content_type = cbor2.dumps(document), "application/cbor"
+            payload, headers = encode_answer(protocol, error, message)
             self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-            if protocol != "json":
-                self.send_header("smithy-protocol", "rpc-v2-cbor")
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
 
@@ -292,6 +288,24 @@ def _handler_class(endpoint: ServiceCatalogEndpoint) -> type[BaseHTTPRequestHand
             """Silent: requests hold workflow tokens, and the tests read ``requests`` instead."""
 
     return Handler
+
+
+def is_service_catalog_request(path: str, target: str) -> bool:
+    """Whether an HTTP request is for Service Catalog, in either protocol botocore may use."""
+    return path.startswith(_CBOR_PATH_PREFIX) or target.startswith(f"{TARGET_PREFIX}.")
+
+
+def encode_answer(protocol: str, error: str | None, message: str) -> tuple[bytes, dict[str, str]]:
+    """An answer's body and headers, in the protocol of the request."""
+    document: dict[str, str] = {} if error is None else {"__type": error, "message": message}
+    if protocol == "json":
+        payload, content_type = json.dumps(document).encode(), "application/x-amz-json-1.1"
+    else:
+        payload, content_type = cbor2.dumps(document), "application/cbor"
+    headers = {"Content-Type": content_type, "Content-Length": str(len(payload)), "x-amzn-RequestId": str(uuid.uuid4())}
+    if protocol != "json":
+        headers["smithy-protocol"] = "rpc-v2-cbor"
+    return payload, headers
 
 
 def _decode_cbor(body: bytes) -> Any:

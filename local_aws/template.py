@@ -92,12 +92,16 @@ def stack_outputs(template: dict[str, Any]) -> dict[str, str]:
     return outputs
 
 
-def declared_environment(template: dict[str, Any], logical_id: str) -> dict[str, str]:
+def declared_environment(
+    template: dict[str, Any], logical_id: str, parameters: dict[str, Any] | None = None
+) -> dict[str, str]:
     """The function's environment variables as the template declares them, evaluated as the local stack would
-    (parameters at their defaults; a resource ``Ref`` gives its logical id, as SAM's local tools do)."""
+    (parameters as given, the others at their defaults; a resource ``Ref`` gives its logical id, as SAM's local
+    tools do; a variable whose value is ``AWS::NoValue`` is not set)."""
     declared = function_properties(template, logical_id).get("Environment", {}).get("Variables", {})
-    intrinsics = Intrinsics(template)
-    return {name: str(intrinsics.evaluate(value)) for name, value in declared.items()}
+    intrinsics = Intrinsics(template, parameters)
+    evaluated = {name: intrinsics.evaluate(value) for name, value in declared.items()}
+    return {name: str(value) for name, value in evaluated.items() if value is not _NO_VALUE}
 
 
 class Intrinsics:
