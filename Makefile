@@ -4,7 +4,8 @@ VENV ?= .venv
 SAM_VENV ?= .venv-sam
 CHECKOV_VENV ?= .venv-checkov
 EVENT ?= events/provision-succeeded.json
-FUNCTION ?= NotifyProvisionResultFunction
+# Empty: the function events/samples.json lists for the sample.
+FUNCTION ?=
 ENV_VARS ?= events/env.json
 SAM_CLI_VERSION = 1.170.0
 CHECKOV_VERSION = 3.3.30
@@ -15,7 +16,7 @@ SAM = $(SAM_VENV)/bin/sam
 # sam validate works offline with a region and without the EC2 metadata look-up for credentials.
 SAM_ENV = AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: test lint typecheck validate security unit invoke simulate local-services bench bench-with rescue replay-dead-letters show-record clean
+.PHONY: test lint typecheck validate security unit invoke simulate local-services operator-demo bench bench-with rescue replay-dead-letters show-record clean
 
 test: lint typecheck validate security unit
 
@@ -55,7 +56,7 @@ unit: $(VENV)/.installed
 	$(BIN)/pytest -q
 
 invoke: $(VENV)/.installed
-	$(BIN)/python -m local_aws.invoke --function $(FUNCTION) --event $(EVENT) --env-vars $(ENV_VARS)
+	$(BIN)/python -m local_aws.invoke $(if $(FUNCTION),--function $(FUNCTION)) --event $(EVENT) --env-vars $(ENV_VARS)
 
 # The seeded simulation (README, "Tests"): SEED= replays a story, EXECUTIONS= sizes it (1000 by default).
 EXECUTIONS ?= 1000
@@ -66,8 +67,13 @@ simulate: $(VENV)/.installed
 local-services: $(VENV)/.installed
 	$(BIN)/python -m local_aws.serve
 
+# The operators' commands on local services, seeded with a record, an ended execution and a dead letter.
+operator-demo: $(VENV)/.installed
+	$(BIN)/python -m local_aws.operator_demo
+
 # Operator commands (README, "Operator commands"): the function's settings come from the environment.
-COMMAND = PYTHONPATH=src $(BIN)/python -m engine_result_notifier.commands
+# The installed command, its errors and hints naming make's variables (RECORD=, EXECUTION=, YES=1, SEND=1).
+COMMAND = ENGINE_RESULT_NOTIFIER_VIA_MAKE=1 $(BIN)/engine-result-notifier
 
 show-record: $(VENV)/.installed
 	$(COMMAND) show-record $(RECORD)

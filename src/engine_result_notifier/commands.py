@@ -22,10 +22,13 @@ import re
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError
 
 from engine_result_notifier import dead_letter_queue, service_catalog, step_functions
 from engine_result_notifier.constraints import EXECUTION_ARN, RECORD_ID
@@ -58,17 +61,37 @@ class OperatorContext(LambdaContext):
         return 5 * _MINUTES
 
 
+@dataclass(frozen=True)
+class _Names:
+    """What the arguments are called where the operator typed them: the command's own, or make's variables."""
+
+    prog: str
+    record: str
+    execution: str
+    yes: str
+    send: str
+
+
+_COMMAND_NAMES = _Names("engine-result-notifier", "RECORD_ID", "EXECUTION_ARN", "--yes", "--send")
+_MAKE_NAMES = _Names("make", "RECORD=<record id>", "EXECUTION=<execution ARN>", "YES=1", "SEND=1")
+VIA_MAKE = "ENGINE_RESULT_NOTIFIER_VIA_MAKE"
+"""Set by the Makefile's targets: errors and hints then name make's variables (``RECORD=``, ``SEND=1`` ...)."""
+
+
 def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="engine-result-notifier", description=__doc__.split("\n\n")[0])
+    names = _MAKE_NAMES if os.environ.get(VIA_MAKE) == "1" else _COMMAND_NAMES
+    parser = argparse.ArgumentParser(prog=names.prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--verbose", action="store_true", help="the functions' JSON logs, on standard error")
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser("show-record", help="what the idempotency table holds for a record")
-    show.add_argument("record_id", type=_matching(RECORD_ID, "a record id (rec-...)"))
+    show.add_argument("record_id", metavar=names.record, type=_matching(RECORD_ID, "a record id (rec-...)"))
     rescue = commands.add_parser("rescue", help="show, then send, what an ended execution meant to send")
-    rescue.add_argument("execution_arn", type=_matching(EXECUTION_ARN, "a Step Functions execution ARN"))
-    rescue.add_argument("--yes", action="store_true", help="send without asking")
+    rescue.add_argument(
+        "execution_arn", metavar=names.execution, type=_matching(EXECUTION_ARN, "a Step Functions execution ARN")
+    )
+    rescue.add_argument("--yes", action="store_true", help=f"send without asking ({names.yes})")
     replay = commands.add_parser("replay-dead-letters", help="deliver the dead-letter queue's messages again")
-    replay.add_argument("--send", action="store_true", help="deliver and delete (default: a dry run)")
+    replay.add_argument("--send", action="store_true", help=f"deliver and delete (default: a dry run; {names.send})")
     arguments = parser.parse_args(argv)
 
     try:
@@ -77,6 +100,10 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
         parser.error(str(error))
     if arguments.command == "replay-dead-letters" and not settings.dead_letter_queue_url:
         parser.error("DEAD_LETTER_QUEUE_URL must be set to the stack's DeadLetterQueueUrl output")
+    missing = _missing_from_the_environment()
+    if missing:
+        print(f"{names.prog}: {missing}", file=sys.stderr)
+        return _REFUSED
     with _quiet_logs(arguments.verbose):
         delivery = Delivery(
             settings, service_catalog.new_client(settings.service_catalog_max_attempts), new_dynamodb_client()
@@ -89,7 +116,9 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
                 confirmed = _confirmation(arguments.yes, stdin)
                 return rescue_execution(rescuer, delivery, arguments.execution_arn, confirmed=confirmed)
             queue = DeadLetterQueue(settings.dead_letter_queue_url, dead_letter_queue.new_client())
-            return replay_dead_letters(rescuer, queue, settings.dead_letter_queue_url, send=arguments.send)
+            return replay_dead_letters(
+                rescuer, queue, settings.dead_letter_queue_url, send=arguments.send, send_hint=names.send
+            )
         except _SAID_IN_ONE_LINE as error:
             print(f"{type(error).__name__}: {error}", file=sys.stderr)
             return _REFUSED
@@ -181,7 +210,9 @@ def _held_by_the_table(stored: StoredRecord | None, record_id: str) -> bool:
     return False
 
 
-def replay_dead_letters(rescuer: Rescuer, queue: DeadLetterQueue, queue_url: str, *, send: bool) -> int:
+def replay_dead_letters(
+    rescuer: Rescuer, queue: DeadLetterQueue, queue_url: str, *, send: bool, send_hint: str = "--send"
+) -> int:
     failures = number = 0
     kept: list[Mapping[str, Any]] = []
     for batch in queue.batches():
@@ -206,7 +237,7 @@ def replay_dead_letters(rescuer: Rescuer, queue: DeadLetterQueue, queue_url: str
             queue.release(message)
     print(f"{number} message(s) read from {queue_url}.")
     if not send:
-        print("Dry run: nothing was delivered and no message was deleted. Deliver them with --send.")
+        print(f"Dry run: nothing was delivered and no message was deleted. Deliver them with {send_hint}.")
     return _REFUSED if failures else _DELIVERED
 
 
@@ -243,6 +274,23 @@ def _describe(event: Mapping[str, Any] | None) -> str:
     if isinstance(detail, Mapping):
         return f"status change of {detail.get('executionArn')} ({detail.get('status')})"
     return "event"
+
+
+def _missing_from_the_environment() -> str | None:
+    """What the AWS SDK would fail on before any request, said in one line: no region, no credentials. Lambda's
+    own ``AWS_REGION`` is honoured as the SDK's ``AWS_DEFAULT_REGION`` is."""
+    if not os.environ.get("AWS_DEFAULT_REGION") and os.environ.get("AWS_REGION"):
+        os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"]
+    session = boto3.session.Session()
+    if not session.region_name:
+        return "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region) to the stack's region"
+    try:
+        credentials = session.get_credentials()
+    except (BotoCoreError, ValueError) as error:  # a profile that cannot be read, a credential process that fails
+        return f"the AWS credentials cannot be read ({type(error).__name__}): {error}"
+    if credentials is None:
+        return "no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with a role"
+    return None
 
 
 def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:

@@ -54,9 +54,8 @@ class DeadLetterQueue:
                     WaitTimeSeconds=LONG_POLL_SECONDS,
                 ).get("Messages", [])
             except (ClientError, BotoCoreError) as error:
-                raise DeadLetterQueueUnavailableError(
-                    f"the dead-letter queue could not be read ({type(error).__name__})"
-                ) from error
+                why = _why(error)
+                raise DeadLetterQueueUnavailableError(f"the dead-letter queue could not be read ({why})") from error
             fresh = [message for message in batch if message["MessageId"] not in seen]
             for message in batch:
                 if message["MessageId"] in seen:  # back already (a receipt expired): this receive hid it again
@@ -96,6 +95,19 @@ class DeadLetterQueue:
             raise DeadLetterQueueUnavailableError(
                 f"the dead-letter queue could not be changed ({type(error).__name__})"
             ) from error
+
+
+_NO_QUEUE = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
+
+
+def _why(error: ClientError | BotoCoreError) -> str:
+    """The error's code (or class), and what to do when the queue does not exist."""
+    if not isinstance(error, ClientError):
+        return type(error).__name__
+    code = str(error.response.get("Error", {}).get("Code", "Unknown"))
+    if code in _NO_QUEUE:
+        return f"{code}: DEAD_LETTER_QUEUE_URL must be the stack's DeadLetterQueueUrl output"
+    return code
 
 
 def dead_letter_event(body: str) -> Mapping[str, Any] | None:

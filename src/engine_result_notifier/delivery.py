@@ -142,8 +142,10 @@ class Delivery:
             ) from error
         except ClientError as error:  # Powertools reads a record with the client's own errors
             code = error.response.get("Error", {}).get("Code", "Unknown")
+            missing = ": IDEMPOTENCY_TABLE_NAME must name the stack's table, in its region"
             raise IdempotencyStoreUnavailableError(
                 f"the idempotency table {self._table_name} could not be read ({code})"
+                + (missing if code == "ResourceNotFoundException" else "")
             ) from error
         except BotoCoreError as error:
             raise IdempotencyStoreUnavailableError(
