@@ -11,9 +11,12 @@ would be: the first run makes the call, the second shows the duplicate suppresse
     python -m local_aws.invoke --function NotifyProvisionResultFunction --event events/provision-succeeded.json \
         --env-vars events/env.json
 
-``--function`` is the function's logical id in the template, as ``sam local invoke`` takes it. A file that
-cannot be read as JSON, or a function the template does not have, ends the command with one line that says
-so (exit status 2), as any other bad argument does.
+``--function`` is the function's logical id in the template, as ``sam local invoke`` takes it; without it, the
+function a sample of ``events/`` is for, as ``events/samples.json`` lists it. A sample that comes with its
+execution's history has it served to the safety net (``local_aws.recorded_execution``); one that must fail says
+why first, and failing as it must is success. A file that cannot be read as JSON, a function the template does
+not have, an event that is no sample without ``--function``, or a bad setting in the environment ends the command
+with one line that says so (exit status 2), as any other bad argument does.
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ from typing import Any
 
 import boto3
 
+from engine_result_notifier.errors import NotifierError
 from local_aws import dynamodb
 from local_aws.lambda_context import LocalLambdaContext
+from local_aws.recorded_execution import RecordedExecution
 from local_aws.service_catalog import RecordedRequest, ServiceCatalogEndpoint
 from local_aws.template import (
     LOCAL_REGION,
@@ -44,35 +49,53 @@ from local_aws.template import (
 )
 
 DELIVERIES = ("first delivery", "second delivery of the same event")
+EVENTS = PROJECT_ROOT / "events"
+SAMPLES: dict[str, dict[str, str]] = json.loads((EVENTS / "samples.json").read_text(encoding="utf-8"))
+"""Each sample in events/: the function it is for, and what it needs (its execution's history) or must do (fail)."""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_aws.invoke", description=__doc__.split("\n\n")[0])
     parser.add_argument("--event", "-e", required=True, type=Path, help="the event JSON file")
     parser.add_argument("--env-vars", "-n", type=Path, help="environment overrides, sam local invoke's format")
-    parser.add_argument("--function", required=True, help="the function's logical id in the template")
+    parser.add_argument("--function", help="the function's logical id in the template (default: the sample's)")
     arguments = parser.parse_args(argv)
 
     template = load_template()
-    if arguments.function not in functions(template):
-        parser.error(f"--function {arguments.function}: the template has {', '.join(functions(template))}")
+    sample = SAMPLES.get(arguments.event.name, {}) if arguments.event.parent.resolve() == EVENTS else {}
+    function = arguments.function or sample.get("function")
+    if function is None:
+        parser.error(f"--function (FUNCTION=): {arguments.event} is not a sample listed in events/samples.json")
+    if function not in functions(template):
+        parser.error(f"--function {function}: the template has {', '.join(functions(template))}")
     try:
         event = read_json(arguments.event)
-        properties = function_properties(template, arguments.function)
-        environment = function_environment(template, properties, arguments.function, arguments.env_vars)
+        history = read_json(EVENTS / sample["history"])["events"] if "history" in sample else None
+        properties = function_properties(template, function)
+        environment = function_environment(template, properties, function, arguments.env_vars)
     except InvalidFileError as error:
         parser.error(str(error))
 
     with local_services(environment) as service_catalog:
         os.environ.update(environment)
-        handler = load_handler(properties)
-        print(f"== {package_banner(properties)}: {arguments.function} ({properties['Handler']})")
+        try:
+            handler = load_handler(properties)
+        except NotifierError as error:  # a setting the function refuses at cold start
+            parser.error(f"{arguments.env_vars or 'the template'}: {error}")
+        print(f"== {package_banner(properties)}: {function} ({properties['Handler']})")
+        if history is not None:
+            RecordedExecution(event, history).serve(handler_module(properties).step_functions_client)
+            recorded = f"events/{sample['history']} ({len(history)} events)"
+            print(f"== its execution, as Step Functions recorded it: {recorded}")
+        if "fails" in sample:
+            print(f"== expected to fail with {sample['fails']}: {sample['why']}")
         context_settings = {
             "function_name": f"local-{arguments.function}",
             "memory_limit_in_mb": int(properties.get("MemorySize", 128)),
             "timeout_seconds": float(properties.get("Timeout", 3)),
         }
         failed = False
+        errors: list[str] = []
         for delivery in DELIVERIES:
             received_before = len(service_catalog.requests) if service_catalog else 0
             print(f"== {arguments.event} ({delivery})")
@@ -81,9 +104,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(result, indent=2))
             except Exception as error:  # noqa: BLE001 (shown as Lambda shows a function error)
                 failed = True
+                errors.append(type(error).__name__)
                 print(json.dumps(lambda_error(error), indent=2))
             if service_catalog is not None:
                 print_received(service_catalog.requests[received_before:])
+    if "fails" in sample and errors == [sample["fails"]] * len(DELIVERIES):
+        print(f"== failed as expected ({sample['fails']})")
+        return 0
     return 1 if failed else 0
 
 
@@ -162,8 +189,11 @@ def load_handler(properties: dict[str, Any]) -> Any:
     """Import the handler the way the Lambda runtime does: from the code location, by ``module.function``."""
     code_path = (PROJECT_ROOT / properties["CodeUri"]).resolve()
     sys.path.insert(0, str(code_path))
-    module_name, function_name = properties["Handler"].rsplit(".", 1)
-    return getattr(importlib.import_module(module_name), function_name)
+    return getattr(handler_module(properties), properties["Handler"].rsplit(".", 1)[1])
+
+
+def handler_module(properties: dict[str, Any]) -> Any:
+    return importlib.import_module(properties["Handler"].rsplit(".", 1)[0])
 
 
 def package_banner(properties: dict[str, Any]) -> str:

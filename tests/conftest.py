@@ -44,23 +44,8 @@ TABLE_NAME = "engine-result-notifier-test"
 SAMPLE_TOKEN = "QVFJQ0FIaGZsY3pZcnB2bjFXd2Z0T1lKeEFkZmY4bXZ0Vk5lZ3RzQ3RzU2JUMDJ3PT0="
 TEMPLATE = load_template()
 
-SAMPLE_FUNCTIONS = {
-    # The reference Terraform engine's six notify tasks, field for field, each to the entry point it invokes.
-    "provision-succeeded.json": "NotifyProvisionResultFunction",
-    "provision-failed.json": "NotifyProvisionResultFunction",
-    "update-succeeded.json": "NotifyUpdateResultFunction",
-    "update-failed.json": "NotifyUpdateResultFunction",
-    "terminate-succeeded.json": "NotifyTerminateResultFunction",
-    "terminate-failed.json": "NotifyTerminateResultFunction",
-    # Events that name their operation, and the safety net's status changes: the generic entry point.
-    "provision-succeeded-terraform-outputs.json": NOTIFY_FUNCTION,
-    "terminate-failed-catch.json": NOTIFY_FUNCTION,
-    "execution-aborted.json": NOTIFY_FUNCTION,
-    "execution-failed.json": NOTIFY_FUNCTION,
-    "execution-input-left-out.json": NOTIFY_FUNCTION,
-    "execution-succeeded.json": NOTIFY_FUNCTION,
-    "execution-timed-out.json": NOTIFY_FUNCTION,
-}
+SAMPLES: dict[str, dict[str, str]] = json.loads((EVENTS / "samples.json").read_text(encoding="utf-8"))
+SAMPLE_FUNCTIONS = {sample: described["function"] for sample, described in SAMPLES.items()}
 """Each sample in events/ and the function (logical id) it is delivered to, as ``make invoke FUNCTION=`` takes it."""
 
 ENTRY_POINT_SETTINGS = {

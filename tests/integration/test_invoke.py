@@ -173,9 +173,8 @@ def test_every_make_invoke_line_of_the_readme_runs(line: str) -> None:
     # The Makefile's invoke target, with the line's variables over its defaults
     variables = {name: makefile_default(name) for name in ("FUNCTION", "EVENT", "ENV_VARS")}
     variables.update(assignment.split("=", 1) for assignment in line.split()[2:])
-    completed = run_invoke(
-        "--function", variables["FUNCTION"], "--event", variables["EVENT"], "--env-vars", variables["ENV_VARS"]
-    )
+    function = ["--function", variables["FUNCTION"]] if variables["FUNCTION"] else []
+    completed = run_invoke(*function, "--event", variables["EVENT"], "--env-vars", variables["ENV_VARS"])
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert '"outcome": "NOTIFIED"' in completed.stdout
 
@@ -189,4 +188,49 @@ def test_the_readme_shows_make_invoke_with_and_without_a_function() -> None:
 def test_the_makefiles_invoke_recipe_is_the_command_these_tests_run() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     recipe = makefile.split("\ninvoke:", 1)[1].splitlines()[1].strip()
-    assert recipe == "$(BIN)/python -m local_aws.invoke --function $(FUNCTION) --event $(EVENT) --env-vars $(ENV_VARS)"
+    assert recipe == (
+        "$(BIN)/python -m local_aws.invoke $(if $(FUNCTION),--function $(FUNCTION)) --event $(EVENT) "
+        "--env-vars $(ENV_VARS)"
+    )
+
+
+def test_without_a_function_a_sample_goes_to_the_function_samples_json_lists() -> None:
+    completed = run_invoke("--event", "events/update-failed.json", "--env-vars", "events/env.json")
+    assert completed.returncode == 0, completed.stderr
+    assert "NotifyUpdateResultFunction (engine_result_notifier.handlers.notify.update_handler)" in completed.stdout
+    assert "received NotifyUpdateProvisionedProductEngineWorkflowResult" in completed.stdout
+
+
+def test_a_status_change_with_its_recorded_history_is_rescued_with_what_its_notify_task_meant_to_send() -> None:
+    completed = run_invoke("--event", "events/execution-failed-notify-throttled.json")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    first = completed.stdout.split("(second delivery")[0]
+    assert '"outcome": "NOTIFIED"' in first
+    assert '"Status": "SUCCEEDED"' in first
+    assert '"OutputKey": "bucket_arn"' in first
+    assert '"outcome": "DUPLICATE"' in completed.stdout
+
+
+def test_the_sample_whose_input_was_left_out_says_why_it_fails_and_failing_so_is_success() -> None:
+    completed = run_invoke("--event", "events/execution-input-left-out.json")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "== expected to fail with InvalidEventError: EventBridge left the execution's input out" in completed.stdout
+    assert completed.stdout.rstrip().endswith("== failed as expected (InvalidEventError)")
+
+
+def test_a_bad_setting_in_the_env_vars_file_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    env_vars = tmp_path / "env.json"
+    env_vars.write_text(json.dumps({"Parameters": {"SENSITIVE_OUTPUTS": "bogus"}}), encoding="utf-8")
+    completed = run_invoke("--event", "events/provision-succeeded.json", "--env-vars", str(env_vars))
+    assert completed.returncode == 2
+    (error,) = [line for line in completed.stderr.splitlines() if not line.startswith(("usage: ", " "))]
+    assert error.endswith("SENSITIVE_OUTPUTS must be one of: redact, omit")
+
+
+def test_an_event_that_is_no_sample_needs_a_function_and_says_so_in_one_line(tmp_path: Path) -> None:
+    event = tmp_path / "mine.json"
+    event.write_text("{}", encoding="utf-8")
+    completed = run_invoke("--event", str(event))
+    assert completed.returncode == 2
+    assert "--function (FUNCTION=): " in completed.stderr
+    assert "is not a sample listed in events/samples.json" in completed.stderr

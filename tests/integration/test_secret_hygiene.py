@@ -102,9 +102,8 @@ def _secrets(kind: str, token: str, marker: str) -> list[str]:
 
 def sample_deliveries() -> list[Delivery]:
     return [
-        (handler_path(SAMPLE_FUNCTIONS[path.name]), json.loads(path.read_text(encoding="utf-8")))
-        for path in sorted(EVENTS.glob("*.json"))
-        if path.name != "env.json"
+        (handler_path(SAMPLE_FUNCTIONS[sample]), json.loads((EVENTS / sample).read_text(encoding="utf-8")))
+        for sample in sorted(SAMPLE_FUNCTIONS)
     ]
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from local_aws.template import functions
 from tests.conftest import EVENTS, SAMPLE_FUNCTIONS, TEMPLATE, load_event
+from tests.conftest import SAMPLES as SAMPLES_TABLE
 from tests.reference_engine import NOTIFY_TASKS
 
 REFERENCE_ENGINE_FUNCTIONS = {
@@ -14,7 +15,20 @@ REFERENCE_ENGINE_FUNCTIONS = {
     "NotifyTerminateResultFunctionArn": "NotifyTerminateResultFunction",
 }
 REFERENCE_ENGINE_SAMPLES = {f"{task}.json": spec for task, spec in NOTIFY_TASKS.items()}
-SAMPLES = sorted(path.name for path in EVENTS.glob("*.json") if path.name != "env.json")
+NOT_SAMPLES = {"env.json", "samples.json"}
+"""The env-vars file, and the table of samples itself."""
+SAMPLES = sorted(
+    path.name for path in EVENTS.glob("*.json") if path.name not in NOT_SAMPLES and ".history." not in path.name
+)
+
+
+def test_samples_json_lists_every_sample_of_events_and_no_other() -> None:
+    assert sorted(SAMPLE_FUNCTIONS) == SAMPLES
+
+
+def test_every_history_a_sample_names_is_in_events_and_every_history_is_named() -> None:
+    named = {described["history"] for described in SAMPLES_TABLE.values() if "history" in described}
+    assert named == {path.name for path in EVENTS.glob("*.history.json")}
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
