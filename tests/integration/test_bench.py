@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from local_aws.template import load_template
+from tests.documentation import DOCUMENTATION
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,5 +74,5 @@ def test_make_bench_and_ci_find_the_lambda_runtimes_python_the_same_way() -> Non
 
 def test_the_readmes_performance_figures_are_on_the_runtime_the_template_deploys() -> None:
     runtime = load_template()["Globals"]["Function"]["Runtime"]
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = DOCUMENTATION
     assert f"Latest figures, on **Python {runtime.removeprefix('python')}." in readme

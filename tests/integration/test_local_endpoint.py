@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import socket
-from pathlib import Path
 
 import boto3
 import pytest
@@ -15,8 +14,8 @@ import pytest
 from local_aws import serve
 from local_aws.template import IDEMPOTENCY_TABLE, LOCAL_REGION, declared_environment, functions, load_template
 from tests.conftest import SAMPLE_TOKEN
+from tests.documentation import DOCUMENTATION
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 TEMPLATE = load_template()
 CREDENTIALS = {"region_name": LOCAL_REGION, "aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
@@ -33,7 +32,7 @@ def test_with_the_parameter_every_function_calls_the_local_endpoint(function: st
 
 
 def test_the_readme_line_names_the_port_local_services_serve_on() -> None:
-    line = next(line for line in README.read_text(encoding="utf-8").splitlines() if "EndpointUrl=http" in line)
+    line = next(line for line in DOCUMENTATION.splitlines() if "EndpointUrl=http" in line)
     assert re.search(rf"EndpointUrl=http://127\.0\.0\.1:{serve.PORT}\b", line)
 
 

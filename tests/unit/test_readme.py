@@ -12,9 +12,11 @@ from engine_result_notifier.errors import RETRYABLE_ERROR_NAMES, TERMINAL_ERROR_
 from local_aws.template import functions
 from tests.conftest import SAMPLE_FUNCTIONS, TEMPLATE
 from tests.dashboard import rendered_dashboard
+from tests.documentation import DOCUMENTATION
 from tests.reference_engine import NOTIFY_TASKS
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+README = DOCUMENTATION
+"""The README and docs/: a table is checked in whichever file holds it."""
 
 
 def table_after(heading_text: str) -> list[list[str]]:

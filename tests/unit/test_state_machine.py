@@ -14,6 +14,7 @@ from statelint.linter import Linter
 
 from engine_result_notifier import errors
 from engine_result_notifier.errors import RETRYABLE_ERROR_NAMES, TERMINAL_ERROR_NAMES
+from tests.documentation import DOCUMENTATION
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL_PATH = ROOT / "statemachine" / "engine.asl.json"
@@ -63,9 +64,8 @@ def test_notify_steps_name_no_error_the_package_does_not_raise(state: str) -> No
 
 
 def test_readme_retry_and_catch_block_is_the_example_state_machines() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(r"<!-- retry-catch -->\s*```json\n(.*?)```", readme, re.DOTALL)
-    assert match, "README.md has no ```json block after <!-- retry-catch -->"
+    match = re.search(r"<!-- retry-catch -->\s*```json\n(.*?)```", DOCUMENTATION, re.DOTALL)
+    assert match, "the documentation has no ```json block after <!-- retry-catch -->"
     snippet = json.loads(match.group(1))
     state = asl()["States"]["Notify success"]
     assert snippet == {"Retry": state["Retry"], "Catch": state["Catch"]}
