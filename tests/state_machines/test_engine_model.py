@@ -12,6 +12,7 @@ import pytest
 
 from engine_result_notifier import history
 from engine_result_notifier.errors import ServiceCatalogUnavailableError
+from tests.conftest import EVENTS
 from tests.simulation.engine import ReferenceEngine, Workload, terraform_error_output, terraform_outputs
 from tests.simulation.services import Clock, Outages, StepFunctions
 from tests.state_machines.conftest import BOTOCORE_ATTEMPTS, EngineStepError, Scene, unique_name
@@ -112,3 +113,26 @@ def without_stack_trace(payload: Any) -> Any:
         return payload
     message = json.loads(payload["errorMessage"])
     return {**payload, "errorMessage": {k: message.get(k) for k in ("errorMessage", "errorType")}}
+
+
+def test_the_recorded_sample_history_is_what_the_reference_engine_writes(scene: Scene) -> None:
+    # events/execution-failed-notify-throttled.history.json, which make invoke serves to the safety net
+    recorded = json.loads((EVENTS / "execution-failed-notify-throttled.history.json").read_text(encoding="utf-8"))
+    events = recorded["events"]
+    payload = json.loads(events[0]["executionStartedEventDetails"]["input"])
+    scene.engine.record_outputs = [{"key": "bucket_arn", "value": "arn:aws:s3:::orders", "description": None}]
+    scene.service_catalog.throttle(BOTOCORE_ATTEMPTS)
+    name = f"{payload['provisionedProductId']}-{payload['recordId']}-{unique_name('again')}"
+    ran = scene.interpreter.wait(scene.interpreter.start(scene.reference_engine["PROVISION_PRODUCT"], payload, name))
+    interpreted = scene.interpreter.history(ran["executionArn"])
+    assert [event["type"] for event in events] == [str(event["type"]) for event in interpreted]
+    entry_points = scene.lambdas.settings.entry_points.operations()
+    real = history.last_notify_attempt(interpreted, entry_points)
+    sample = history.last_notify_attempt(events, entry_points)
+    assert real is not None
+    assert sample is not None
+    assert (sample.payload, sample.outcome, sample.error and sample.error.error) == (
+        real.payload,
+        real.outcome,
+        real.error and real.error.error,
+    )
