@@ -48,9 +48,11 @@ typecheck: $(VENV)/.installed
 
 validate: $(SAM_VENV)/.installed
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
+	$(SAM_ENV) $(SAM) validate --lint --template examples/engine/template.yaml
 
 security: $(CHECKOV_VENV)/.installed
-	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --file examples/engine/template.yaml --framework cloudformation \
+		--skip-download --compact --quiet
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest -q

@@ -121,7 +121,7 @@ def _notified_record() -> str:
 
 def _stopped_execution(interpreter: StepFunctionsInterpreter, template: dict[str, Any]) -> dict[str, Any]:
     """The example engine's execution, stopped while its engine step runs: nothing notified its record."""
-    definition = (PROJECT_ROOT / "statemachine" / "engine.asl.json").read_text(encoding="utf-8")
+    definition = (PROJECT_ROOT / "examples" / "engine" / "engine.asl.json").read_text(encoding="utf-8")
     substitutions = {**stack_outputs(template), "EngineFunctionArn": ENGINE_STEP, "LambdaInvokeArn": LAMBDA_INVOKE}
     machine = interpreter.create_state_machine("ExampleEngine", definition, substitutions)
     payload = json.loads((PROJECT_ROOT / "events" / "provision-succeeded.json").read_text(encoding="utf-8"))

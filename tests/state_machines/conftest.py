@@ -23,7 +23,7 @@ from local_aws.template import LOCAL_ACCOUNT, LOCAL_REGION, function_arn, functi
 from tests.conftest import SAMPLE_TOKEN, TEMPLATE, LocalFunctions, entry_point
 
 STATE_MACHINES = Path(__file__).resolve().parent
-EXAMPLE_ENGINE = STATE_MACHINES.parent.parent / "statemachine" / "engine.asl.json"
+EXAMPLE_ENGINE = STATE_MACHINES.parent.parent / "examples" / "engine" / "engine.asl.json"
 ENGINE_FUNCTION_PREFIX = f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:engine-"
 _names = itertools.count()
 

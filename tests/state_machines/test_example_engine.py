@@ -1,15 +1,20 @@
-"""statemachine/engine.asl.json, the example engine, run in moto's interpreter with the generic entry point as its
+"""examples/engine/engine.asl.json, the example engine, run in moto's interpreter with the generic entry point as its
 notify steps (the stack's NotifyFunctionArn) and its Retry / Catch as written."""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.step_functions import StepFunctionsInterpreter
+from local_aws.template import LOCAL_STACK, load_template, stack_outputs
+from tests.conftest import TEMPLATE
 from tests.state_machines.conftest import (
+    ENGINE_FUNCTION_PREFIX,
     EXAMPLE_ENGINE,
     EngineStepError,
     Scene,
@@ -114,3 +119,60 @@ def test_terminal_error_is_caught_and_reported_as_a_failure(
     )
     assert task_attempts(scene.interpreter, execution["executionArn"], "Notify success") == 1
     assert execution["status"] == "SUCCEEDED"
+
+
+# The example engine's own stack, end to end.
+
+EXAMPLE = EXAMPLE_ENGINE.parent
+
+
+def example_stack_substitutions() -> dict[str, str]:
+    """The state machine's substitutions as examples/engine/template.yaml gives them: its own step's ARN, and the
+    notifier's generic entry point imported by the export name this stack's template gives it."""
+    example = load_template(EXAMPLE / "template.yaml")
+    given = example["Resources"]["EngineStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    imported = given["NotifyFunctionArn"]["Fn::ImportValue"]["Fn::Sub"].replace("${NotifierStackName}", LOCAL_STACK)
+    exports = {
+        output["Export"]["Name"]["Fn::Sub"].replace("${AWS::StackName}", LOCAL_STACK): name
+        for name, output in TEMPLATE["Outputs"].items()
+        if "Export" in output
+    }
+    assert given["EngineFunctionArn"] == {"Fn::GetAtt": ["EngineStepFunction", "Arn"]}
+    return {
+        "NotifyFunctionArn": stack_outputs(TEMPLATE)[exports[imported]],
+        "EngineFunctionArn": f"{ENGINE_FUNCTION_PREFIX}example-step",
+    }
+
+
+def load_module(path: Path, name: str) -> Any:
+    """A module of examples/engine/, imported from its file (as Lambda imports the step from its CodeUri)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_step() -> Any:
+    return load_module(EXAMPLE / "step.py", "example_step")
+
+
+@pytest.mark.parametrize(("failure", "status"), [(None, "SUCCEEDED"), ("the plan failed", "FAILED")])
+def test_the_example_stack_runs_end_to_end_and_notifies_once(scene: Scene, failure: str | None, status: str) -> None:
+    substitutions_ = example_stack_substitutions()
+    scene.interpreter.register(substitutions_["EngineFunctionArn"], load_step().handler)
+    machine = scene.interpreter.create_state_machine(
+        unique_name("example-engine-stack"), EXAMPLE_ENGINE.read_text(encoding="utf-8"), substitutions_
+    )
+    starter = load_module(EXAMPLE / "start_execution.py", "example_start")
+    payload = {**starter.SAMPLE, "recordId": unique_name("rec").replace("-", "")}
+    scene.service_catalog.register(payload["recordId"], "PROVISION_PRODUCT")
+    execution = scene.interpreter.wait(starter.start(scene.interpreter.client, machine, payload, failure))
+    assert execution["name"] == f"{payload['provisionedProductId']}-{payload['recordId']}"
+    (call,) = scene.service_catalog.accepted
+    assert (call.parameters["RecordId"], call.parameters["Status"]) == (payload["recordId"], status)
+    if failure is None:
+        assert call.parameters["Outputs"][0]["OutputKey"] == "bucket_arn"
+    else:
+        assert "the plan failed" in call.parameters["FailureReason"]

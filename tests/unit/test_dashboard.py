@@ -16,12 +16,11 @@ from tests.conftest import TEMPLATE
 from tests.dashboard import DASHBOARD, dashboard_metrics, math_expressions, rendered_dashboard
 
 ENGINE = "arn:aws:states:us-east-1:111122223333:stateMachine:ManageProvisionedProductStateMachine"
-EXAMPLE_ENGINE_FUNCTION = "arn:aws:lambda:us-east-1:111122223333:function:engine"
+OTHER = "arn:aws:states:us-east-1:111122223333:stateMachine:TerminateProvisionedProductStateMachine"
 DEPLOYMENTS = {
     "nothing watched": {},
     "the engine's state machines": {"EngineStateMachineArns": ENGINE},
-    "the example engine": {"ExampleEngineFunctionArn": EXAMPLE_ENGINE_FUNCTION},
-    "both": {"EngineStateMachineArns": ENGINE, "ExampleEngineFunctionArn": EXAMPLE_ENGINE_FUNCTION},
+    "two state machines": {"EngineStateMachineArns": f"{ENGINE},{OTHER}"},
 }
 GRID_COLUMNS = 24
 
@@ -68,7 +67,7 @@ def test_every_function_of_the_stack_has_its_errors_duration_and_throttles(
         if (m.namespace, m.name) == ("AWS/Lambda", metric)
     }
     assert drawn == existing(parameters, "AWS::Serverless::Function")
-    assert existing(DEPLOYMENTS["both"], "AWS::Serverless::Function") == set(functions(TEMPLATE))
+    assert existing(DEPLOYMENTS["two state machines"], "AWS::Serverless::Function") == set(functions(TEMPLATE))
 
 
 def test_the_dead_letter_queue_depth_is_of_the_stacks_queue() -> None:
@@ -81,7 +80,7 @@ def test_the_dead_letter_queue_depth_is_of_the_stacks_queue() -> None:
 
 def test_every_per_operation_metric_is_drawn_for_all_three_operations() -> None:
     operations_of: dict[str, set[str]] = {}
-    for metric in dashboard_metrics(rendered_dashboard(TEMPLATE, DEPLOYMENTS["both"])):
+    for metric in dashboard_metrics(rendered_dashboard(TEMPLATE, DEPLOYMENTS["two state machines"])):
         if metric.namespace == METRICS_NAMESPACE and "operation" in metric.dimension_names:
             operations_of.setdefault(metric.name, set()).add(dict(metric.dimensions)["operation"])
     assert operations_of

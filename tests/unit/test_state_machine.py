@@ -17,7 +17,7 @@ from engine_result_notifier.errors import RETRYABLE_ERROR_NAMES, TERMINAL_ERROR_
 from tests.documentation import DOCUMENTATION
 
 ROOT = Path(__file__).resolve().parents[2]
-ASL_PATH = ROOT / "statemachine" / "engine.asl.json"
+ASL_PATH = ROOT / "examples" / "engine" / "engine.asl.json"
 NOTIFY_STATES = ("Notify success", "Notify failure")
 
 

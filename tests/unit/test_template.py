@@ -42,9 +42,10 @@ ENTRY_POINT_SETTINGS = {
 }
 ENGINE = "arn:aws:states:us-east-1:111122223333:stateMachine:ManageProvisionedProductStateMachine"
 ENGINE_EXECUTIONS = "arn:aws:states:us-east-1:111122223333:execution:ManageProvisionedProductStateMachine:*"
-EXAMPLE = "arn:aws:states:us-east-1:111122223333:stateMachine:engine-result-notifier-example-engine"
-EXAMPLE_EXECUTIONS = "arn:aws:states:us-east-1:111122223333:execution:engine-result-notifier-example-engine:*"
-WATCH_BOTH = {"EngineStateMachineArns": ENGINE, "ExampleEngineFunctionArn": "arn:aws:lambda:us-east-1:1:function:e"}
+OTHER = "arn:aws:states:us-east-1:111122223333:stateMachine:TerminateProvisionedProduct"
+OTHER_EXECUTIONS = "arn:aws:states:us-east-1:111122223333:execution:TerminateProvisionedProduct:*"
+WATCH_BOTH = {"EngineStateMachineArns": f"{ENGINE},{OTHER}"}
+"""Two state machines watched: every watch-dependent statement at its widest."""
 # The reference Terraform engine's DefinitionSubstitutions, and the operation each of its notify Lambdas reports.
 REFERENCE_ENGINE_SUBSTITUTIONS = {
     "NotifyProvisionResultFunctionArn": Operation.PROVISION_PRODUCT,
@@ -97,8 +98,7 @@ def test_function_names_fit_lambdas_limit_for_a_serverless_application_repositor
     [
         ({}, None, None),
         ({"EngineStateMachineArns": ENGINE}, [ENGINE], [ENGINE_EXECUTIONS]),
-        ({"ExampleEngineFunctionArn": WATCH_BOTH["ExampleEngineFunctionArn"]}, [EXAMPLE], [EXAMPLE_EXECUTIONS]),
-        (WATCH_BOTH, [ENGINE, EXAMPLE], [ENGINE_EXECUTIONS, EXAMPLE_EXECUTIONS]),
+        (WATCH_BOTH, [ENGINE, OTHER], [ENGINE_EXECUTIONS, OTHER_EXECUTIONS]),
     ],
 )
 def test_the_engines_executions_are_read_only_where_they_are_watched(
@@ -212,11 +212,11 @@ def test_alarms_notify_the_optional_topic(template: dict[str, Any], alarm: str) 
     }
 
 
-def test_example_state_machine_is_created_only_on_request(template: dict[str, Any]) -> None:
-    state_machine = resource(template, "ExampleEngineStateMachine")
-    assert state_machine["Condition"] == "CreateExampleStateMachine"
-    assert state_machine["Properties"]["DefinitionS3Location"] == "statemachine/engine.asl.json"
-    assert resource(template, "ExampleEngineRole")["Condition"] == "CreateExampleStateMachine"
+def test_the_template_creates_no_state_machine_and_watches_only_the_engines(template: dict[str, Any]) -> None:
+    # The example engine is a stack of its own (examples/engine/template.yaml)
+    types = {resource_["Type"] for resource_ in template["Resources"].values()}
+    assert not types & {"AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine"}
+    assert not [name for name in template["Parameters"] if "Example" in name]
 
 
 def role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
@@ -277,9 +277,6 @@ def test_only_actions_that_support_no_resource_type_are_granted_on_every_resourc
         "servicecatalog:NotifyTerminateProvisionedProductEngineWorkflowResult",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
-        # the example engine's, for its traces
-        "xray:GetSamplingRules",
-        "xray:GetSamplingTargets",
     }
 
 
@@ -336,9 +333,8 @@ def test_the_functions_logs_have_a_retention(template: dict[str, Any]) -> None:
     assert template["Parameters"]["LogRetentionInDays"]["Default"] > 0
 
 
-def test_tracing_is_active_on_the_functions_and_the_example_state_machine(template: dict[str, Any]) -> None:
+def test_tracing_is_active_on_the_functions(template: dict[str, Any]) -> None:
     assert all(function_properties(template, function)["Tracing"] == "Active" for function in ENTRY_POINTS)
-    assert resource(template, "ExampleEngineStateMachine")["Properties"]["TracingConfiguration"] == {"Enabled": True}
 
 
 def test_every_checkov_skip_gives_a_reason(template: dict[str, Any]) -> None:
@@ -355,11 +351,7 @@ def test_every_checkov_skip_gives_a_reason(template: dict[str, Any]) -> None:
     "parameters",
     [
         {"EngineStateMachineArns": "arn:aws:states:us-east-1:111122223333:stateMachine:Manage"},
-        {"ExampleEngineFunctionArn": "arn:aws:lambda:us-east-1:111122223333:function:engine"},
-        {
-            "EngineStateMachineArns": "arn:aws:states:us-east-1:111122223333:stateMachine:Manage",
-            "ExampleEngineFunctionArn": "arn:aws:lambda:us-east-1:111122223333:function:engine",
-        },
+        WATCH_BOTH,
     ],
 )
 def test_the_safety_net_watches_the_state_machines_the_sweep_sweeps(
