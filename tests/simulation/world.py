@@ -264,6 +264,7 @@ class World:
             if operation is not None
         }
         self._operation_of_function = {name: Operation(op) for op, name in entry_points.items()}
+        self._remembered_for = float(self.settings.idempotency_expires_after_seconds)
         self.engine = ReferenceEngine(self.step_functions, entry_points, MACHINE_OF)
 
     def _container(self, service_catalog: Any, dynamodb: Any, step_functions: Any) -> Container:
@@ -535,7 +536,9 @@ class World:
 
     def _first_from(self, index: int, kind: str) -> ExecutionModel | None:
         """The execution a poison event is about: the first from ``index`` on that ended failed (input left out), or
-        whose record is notified and the component was told so (another operation named: it must make no call)."""
+        whose record is notified, the component was told so, and the table still remembers it (another operation
+        named: it must make no call; after IDEMPOTENCY_EXPIRES_AFTER_SECONDS the record is forgotten, as the
+        settings say, and Service Catalog's refusal is the only guard)."""
         for candidate in itertools.chain(range(index, len(self._workflows)), range(index)):
             execution = self._executions.get(candidate)
             if execution is None:
@@ -544,7 +547,8 @@ class World:
                 return execution
             notified = self.service_catalog.records[self._workloads[candidate].record_id].notification
             answered = not _ANSWER_UNKNOWN.intersection(self._workflows[candidate].faults)
-            if kind == "wrong_operation" and notified is not None and answered:
+            remembered = notified is not None and notified.at > self.clock.now - self._remembered_for
+            if kind == "wrong_operation" and remembered and answered:
                 return execution
         return None
 
