@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import sys
 import time
 
@@ -41,6 +42,10 @@ def main() -> int:
     if not summary.violations:
         return 0
     print("\nShrinking the story to the shortest one that still breaks the invariant ...", flush=True)
+    named = {int(index) for index in re.findall(r"rec-sim(\d{7})", "\n".join(summary.violations))}
+    focused = stories.around(story, named)
+    if focused.episodes != story.episodes and play(focused).violations:
+        story = focused  # a long story: first the workflows named, and what happened around them
     shortest = stories.shrink(story, lambda candidate: bool(play(candidate).violations))
     print(
         f"The shortest story found ({len(shortest.episodes)} episodes; redrive grace "

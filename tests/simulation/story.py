@@ -207,6 +207,17 @@ def tell(episode: Episode) -> str:
     return f"minute {episode.start}: a poison event, {episode.kind.replace('_', ' ')}{about.get(episode.kind, '')}"
 
 
+def around(story: Story, workflows: set[int], minutes: int = 3 * 24 * 60) -> Story:
+    """The part of a story around some workflows: those workflows, and every other episode but workflows that
+    starts within ``minutes`` of them. A long story that fails is first cut to this before it is shrunk."""
+    chosen = [e for e in story.episodes if isinstance(e, Workflow) and e.index in workflows]
+    if not chosen:
+        return story
+    first, last = min(e.start for e in chosen), max(e.start + e.minutes for e in chosen)
+    nearby = [e for e in story.episodes if not isinstance(e, Workflow) and first - minutes <= e.start <= last + minutes]
+    return replace(story, episodes=tuple(chosen + nearby))
+
+
 def shrink(story: Story, fails: Callable[[Story], bool], budget: int = 400) -> Story:
     """The shortest story found that still ``fails``: episodes left out a chunk at a time (halving the chunks, as
     delta debugging does), then each remaining workflow's faults and redrive taken away one by one."""

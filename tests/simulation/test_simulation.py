@@ -79,3 +79,13 @@ def test_a_story_shrinks_to_the_episode_that_breaks_it() -> None:
 
     shortest = stories.shrink(story, breaks)
     assert shortest.episodes == (culprit,)
+
+
+def test_a_long_story_is_first_cut_to_the_workflows_named_and_what_happened_around_them() -> None:
+    story = stories.write(SEED, 400, 0)
+    culprit = story.workflows()[7]
+    cut = stories.around(story, {culprit.index}, minutes=60)
+    assert [e for e in cut.episodes if isinstance(e, stories.Workflow)] == [culprit]
+    others = [e for e in cut.episodes if not isinstance(e, stories.Workflow)]
+    assert all(culprit.start - 60 <= e.start <= culprit.start + culprit.minutes + 60 for e in others)
+    assert len(cut.episodes) < len(story.episodes)
