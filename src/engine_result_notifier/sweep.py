@@ -20,8 +20,9 @@ A run lists what started since the horizon, what was ever redriven (one redriven
 two runs was never seen running) and, if some executions it remembers running started before, the executions
 running now: those no longer running have stopped, and are read one by one. So a run that finds nothing new
 costs one ``GetItem`` and two ``ListExecutions`` pages per state machine (three while executions that started
-before the last run still run), whatever the number of executions kept. Each execution examined is
-recorded at once in an item of its own (with a time to live), written only if absent: a run cut off by its
+before the last run still run), whatever the number of executions kept, plus a page per 1,000 executions ever
+redriven that Step Functions keeps (that listing is by start date too, and cannot stop early). Each execution
+examined is recorded at once in an item of its own (with a time to live), written only if absent: a run cut off by its
 deadline loses nothing, and two runs at once cannot undo each other's work. Any failure at one execution stays at
 that execution; one state machine whose listing fails does not stop the others; the budget
 (``SWEEP_MAX_EXECUTIONS`` and the invocation's time) is shared among the state machines in turn.
