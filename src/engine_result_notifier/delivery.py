@@ -179,10 +179,7 @@ class Delivery:
                 logger.warning(
                     "Execution redriven after its record was notified, and its latest attempt ended otherwise: "
                     "Service Catalog keeps what it holds; no call",
-                    held_operation=held.operation,
-                    held_status=held.status,
-                    held_since=held.notified_at or "(not recorded)",
-                    held_by=held.path or "(not recorded)",
+                    **_held_keys(held),
                     asked_status=request.status.value,
                 )
                 metrics.add_metric(name="Conflicts", unit=MetricUnit.Count, value=1)
@@ -195,10 +192,7 @@ class Delivery:
                 return _result(request, Outcome.ALREADY_NOTIFIED)
             logger.warning(
                 "Conflicting notification: a different one was already made for this record; no call",
-                held_operation=held.operation,
-                held_status=held.status,
-                held_since=held.notified_at or "(not recorded)",
-                held_by=held.path or "(not recorded)",
+                **_held_keys(held),
                 asked_operation=request.operation.value,
                 asked_status=request.status.value,
             )
@@ -292,6 +286,16 @@ def _held(conflict: IdempotencyValidationError) -> NotifyResult:
     except (ValueError, RecursionError):
         data = {}
     return _StoredResultSerializer().from_dict(data if isinstance(data, dict) else {})
+
+
+def _held_keys(held: NotifyResult) -> dict[str, Any]:
+    """What a record holds, as a conflict's log line says it."""
+    return {
+        "held_operation": held.operation,
+        "held_status": held.status,
+        "held_since": held.notified_at or "(not recorded)",
+        "held_by": held.path or "(not recorded)",
+    }
 
 
 def _completed(conflict: IdempotencyValidationError) -> bool:

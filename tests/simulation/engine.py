@@ -112,16 +112,7 @@ class ReferenceEngine:
             return None
         if plan == "step_fails":
             error = {"errorMessage": "the SSM command could not be sent", "errorType": "EngineStepError"}
-            self._sfn.record(
-                execution,
-                "TaskFailed",
-                taskFailedEventDetails={
-                    "resourceType": "lambda",
-                    "resource": "invoke",
-                    "error": "EngineStepError",
-                    "cause": json.dumps({**error, "requestId": "r", "stackTrace": []}),
-                },
-            )
+            self._fail_task(execution, "EngineStepError", json.dumps({**error, "requestId": "r", "stackTrace": []}))
             return self._notify_failure(
                 execution, workload, "EngineStepError", json.dumps(error), invoke, lambda_service_errors, wrapper=False
             )
@@ -195,16 +186,7 @@ class ReferenceEngine:
                 if failure is None:
                     self._succeed_task(execution, scheduled, {"outcome": "NOTIFIED"})
                     return True
-            self._sfn.record(
-                execution,
-                "TaskFailed",
-                taskFailedEventDetails={
-                    "resourceType": "lambda",
-                    "resource": "invoke",
-                    "error": failure[0],
-                    "cause": failure[1],
-                },
-            )
+            self._fail_task(execution, *failure)
             if failure[0] not in LAMBDA_ERRORS:
                 break
         self._sfn.close(execution, "FAILED", *failure)
@@ -261,6 +243,13 @@ class ReferenceEngine:
                 "resource": "invoke",
                 "output": json.dumps({"Payload": result, "StatusCode": 200}),
             },
+        )
+
+    def _fail_task(self, execution: ExecutionModel, error: str, cause: str) -> None:
+        self._sfn.record(
+            execution,
+            "TaskFailed",
+            taskFailedEventDetails={"resourceType": "lambda", "resource": "invoke", "error": error, "cause": cause},
         )
 
     def _end_unfinished(self, execution: ExecutionModel, plan: str) -> None:
