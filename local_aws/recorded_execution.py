@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from botocore.awsrequest import AWSResponse
+from local_aws.stand_in import Answer, answer, attach, error
 
 _ENDINGS = {
     "ExecutionFailed": ("FAILED", "executionFailedEventDetails"),
@@ -49,21 +49,13 @@ class RecordedExecution:
 
     def serve(self, client: Any) -> None:
         """Answer the client's ``DescribeExecution`` and ``GetExecutionHistory`` of this execution."""
+        attach(client, self._answer)
 
-        def keep(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-            context["recorded_parameters"] = dict(params)
-
-        def respond(model: Any, context: dict[str, Any], **_: Any) -> Any:
-            return self._answer(model.name, context.get("recorded_parameters", {}))
-
-        client.meta.events.register("before-parameter-build.sfn", keep)
-        client.meta.events.register("before-call.sfn", respond)
-
-    def _answer(self, operation: str, parameters: dict[str, Any]) -> Any:
+    def _answer(self, operation: str, parameters: dict[str, Any]) -> Answer | None:
         if parameters.get("executionArn") != self.execution_arn:
-            return _answer(400, {"Error": {"Code": "ExecutionDoesNotExist", "Message": "Execution does not exist"}})
+            return error(400, "ExecutionDoesNotExist", "Execution does not exist")
         if operation == "DescribeExecution":
-            return _answer(200, dict(self._described))
+            return answer(dict(self._described))
         if operation != "GetExecutionHistory":
             return None
         events = list(reversed(self._events)) if parameters.get("reverseOrder") else self._events
@@ -72,11 +64,4 @@ class RecordedExecution:
         page: dict[str, Any] = {"events": events[offset : offset + size]}
         if offset + size < len(events):
             page["nextToken"] = json.dumps(offset + size)
-        return _answer(200, page)
-
-
-def _answer(status: int, parsed: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
-    return AWSResponse("https://states.local", status, {}, None), {
-        **parsed,
-        "ResponseMetadata": {"HTTPStatusCode": status},
-    }
+        return answer(page)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from botocore.awsrequest import AWSResponse
+from local_aws.stand_in import Answer, answer, attach, error
 
 SECRET_MARKERS = ("SimWorkflowToken", "SimSecretValue")
 """Every workflow token and every sensitive parameter value of the simulation contains one of these: a log line,
@@ -65,19 +65,6 @@ def simulated_time(clock: Clock, modules: list[Any]) -> Iterator[None]:
             setattr(module, name, original)
 
 
-def answer(parsed: dict[str, Any], status: int = 200) -> tuple[AWSResponse, dict[str, Any]]:
-    """What a ``before-call`` handler returns to stand in for the service: botocore raises a modelled error for a
-    status of 300 or more, as it would for the service's own answer."""
-    return AWSResponse("https://simulated", status, {}, None), {
-        **parsed,
-        "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "simulated"},
-    }
-
-
-def error(status: int, code: str, message: str) -> tuple[AWSResponse, dict[str, Any]]:
-    return answer({"Error": {"Code": code, "Message": message}}, status)
-
-
 @dataclass(frozen=True)
 class Window:
     service: str
@@ -99,24 +86,11 @@ class Outages:
         "step_functions": (400, "ThrottlingException", "Rate exceeded"),
     }
 
-    def failing(self, service: str, now: float) -> tuple[AWSResponse, dict[str, Any]] | None:
+    def failing(self, service: str, now: float) -> Answer | None:
         for window in self.windows:
             if window.service == service and window.start <= now < window.end:
                 return error(*self.ANSWERS[window.kind])
         return None
-
-
-def attach(client: Any, respond: Callable[[str, dict[str, Any]], Any]) -> None:
-    """Route a client's calls to ``respond(operation, parameters)``; None lets the call go on (to moto)."""
-
-    def keep_parameters(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["simulated_parameters"] = dict(params)
-
-    def before_call(model: Any, context: dict[str, Any], **_: Any) -> Any:
-        return respond(model.name, context.get("simulated_parameters", {}))
-
-    client.meta.events.register("before-parameter-build", keep_parameters)
-    client.meta.events.register("before-call", before_call)
 
 
 # Service Catalog.
