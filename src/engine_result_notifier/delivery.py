@@ -42,6 +42,7 @@ from engine_result_notifier.errors import (
 )
 from engine_result_notifier.models import DeliveryPath, NotifyRequest, NotifyResult, Outcome, StoredRecord
 from engine_result_notifier.observability import logger, metrics, tracer
+from engine_result_notifier.timeouts import longest_call_seconds
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
@@ -62,6 +63,11 @@ IDEMPOTENCY_PAYLOAD_FIELDS = "[operation, status, failure_reason, outputs, uniqu
 """What makes a second notification for the same record a conflict rather than a duplicate (hashed)."""
 
 
+DYNAMODB_CALLS_PER_DELIVERY = 3
+"""Powertools' claim (a conditional ``PutItem``), a ``GetItem`` of the record it ran into, and the completion
+(``UpdateItem``) or the release (``DeleteItem``)."""
+
+
 def new_dynamodb_client() -> DynamoDBClient:
     """The idempotency table's client; the endpoint comes from ``AWS_ENDPOINT_URL_DYNAMODB`` if set."""
     config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=2, read_timeout=5)
@@ -75,6 +81,7 @@ class Delivery:
         self, settings: Settings, service_catalog_client: ServiceCatalogClient, dynamodb_client: DynamoDBClient
     ) -> None:
         self._service_catalog = service_catalog_client
+        self._dynamodb = dynamodb_client
         self._table_name = settings.idempotency_table_name
         self._config = IdempotencyConfig(
             event_key_jmespath=IDEMPOTENCY_KEY_FIELDS,
@@ -99,6 +106,13 @@ class Delivery:
         )
         self._records.configure(
             IdempotencyConfig(event_key_jmespath=IDEMPOTENCY_KEY_FIELDS), key_prefix=IDEMPOTENCY_KEY_PREFIX
+        )
+
+    def longest_seconds(self) -> float:
+        """The longest one delivery can take: the claim, a read of the record it ran into and the completion (or
+        the release) in the table, and the call to Service Catalog, each at its client's worst."""
+        return DYNAMODB_CALLS_PER_DELIVERY * longest_call_seconds(self._dynamodb) + longest_call_seconds(
+            self._service_catalog
         )
 
     def begin(self, context: LambdaContext) -> None:

@@ -51,6 +51,7 @@ from engine_result_notifier.models import (
     WorkflowPayload,
 )
 from engine_result_notifier.observability import logger, metrics
+from engine_result_notifier.timeouts import longest_call_seconds
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -112,6 +113,12 @@ class Rescuer:
         self._delivery.begin(context)
         logger.append_keys(execution_arn=execution_arn)
         return self._rescue(execution_arn, path, told=None)
+
+    def longest_seconds(self) -> float:
+        """The longest one rescue can take: the execution described, its history read to the last page it may
+        read, and the delivery, each call at its client's worst."""
+        reads = 1 + step_functions.HISTORY_MAX_PAGES
+        return reads * longest_call_seconds(self._step_functions) + self._delivery.longest_seconds()
 
     def describe(self, execution_arn: str) -> ExecutionStatusChange | None:
         """The execution as a status change would tell it, read now; None if it no longer exists."""

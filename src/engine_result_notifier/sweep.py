@@ -25,7 +25,8 @@ redriven that Step Functions keeps (that listing is by start date too, and canno
 examined is recorded at once in an item of its own (with a time to live), written only if absent: a run cut off by its
 deadline loses nothing, and two runs at once cannot undo each other's work. Any failure at one execution stays at
 that execution; one state machine whose listing fails does not stop the others; the budget
-(``SWEEP_MAX_EXECUTIONS`` and the invocation's time) is shared among the state machines in turn.
+(``SWEEP_MAX_EXECUTIONS`` and the invocation's time) is shared among the state machines in turn, and no rescue
+starts with less of the invocation left than one rescue can take at its clients' worst.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from engine_result_notifier.errors import (
 from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES
 from engine_result_notifier.models import DeliveryPath, IgnoredStatusChange, Outcome
 from engine_result_notifier.observability import logger, metrics
+from engine_result_notifier.timeouts import longest_call_seconds
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -64,8 +66,6 @@ if TYPE_CHECKING:
 SWEEP_KEY_PREFIX = "engine-result-sweep#"
 """The sweep's items in the idempotency table, apart from Powertools' own keys: one per state machine (its
 watermark and horizon) and one per execution examined (``#`` and its redrive count after the ARN)."""
-TIME_TO_STOP_MS = 20_000
-"""Room left at the end of an invocation: no new execution is started with less."""
 BATCH_GET_MAX_KEYS = 100
 """The most keys one ``BatchGetItem`` takes."""
 NEEDS_A_PERSON = "NEEDS_A_PERSON"
@@ -138,6 +138,9 @@ class Sweep:
         self._rescuer = rescuer
         self._step_functions = step_functions_client
         self._dynamodb = dynamodb_client
+        self.time_to_stop_ms = int((rescuer.longest_seconds() + longest_call_seconds(dynamodb_client)) * 1000)
+        """No execution is examined with less of the invocation left: one rescue and its record, each call at its
+        client's worst (a run Lambda ends mid-rescue loses nothing, but its claim waits out the invocation)."""
 
     def run(self, context: LambdaContext, now: datetime | None = None) -> SweepReport:
         """Examine what stopped within the window and was not examined before; rescue it."""
@@ -259,7 +262,7 @@ class Sweep:
         for turn in itertools.chain.from_iterable(itertools.zip_longest(*turns)):
             if turn is None:
                 continue
-            if budget == 0 or context.get_remaining_time_in_millis() < TIME_TO_STOP_MS:
+            if budget == 0 or context.get_remaining_time_in_millis() < self.time_to_stop_ms:
                 break
             sweep_pass, index = turn
             budget -= 1

@@ -39,6 +39,7 @@ EVERY_FUNCTION_LOADS = {
     ".observability",
     ".service_catalog",
     ".settings",
+    ".timeouts",
 }
 LOADS = {
     **{function: {*EVERY_FUNCTION_LOADS, ".handlers.notify", ".notify"} for function in OPERATION_ENTRY_POINTS},

@@ -227,7 +227,8 @@ class World:
                 handler.setStream(saved_stream)
 
     def _wire(self) -> None:
-        config = Config(retries={"mode": "standard", "total_max_attempts": 1})
+        # In process, no network: short timeouts keep the sweep's reserve for one rescue (computed from them) short.
+        config = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=1, read_timeout=2)
         session = boto3.session.Session(region_name=REGION)
         dynamodb = session.client("dynamodb", config=config)
         create_idempotency_table(dynamodb, TABLE)
@@ -451,7 +452,8 @@ class World:
         if kind != "scheduled":
             self.faults[f"sweep_{kind}"] += 1
         if kind == "cut_off":
-            context = SimulatedContext(25_000, readings_before_the_end=2)
+            # Time for a rescue at the first two readings, then the deadline's reserve is reached.
+            context = SimulatedContext(self._containers[0].sweep.time_to_stop_ms + 5_000, readings_before_the_end=2)
         describes = itertools.count(1)
 
         def interleave(_: str) -> None:

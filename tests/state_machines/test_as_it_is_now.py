@@ -162,9 +162,9 @@ def test_with_a_redrive_grace_the_record_is_left_to_the_sweep_which_reports_it_o
     # And the sweep leaves it while the grace lasts, then reports what the engine meant to send
     sweep = sweep_over(scene, redrive_grace_minutes=60)
     within = execution["stopDate"] + timedelta(minutes=30)
-    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=within).examined == 0
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=within).examined == 0
     after = execution["stopDate"] + timedelta(minutes=61)
-    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=after).rescued == 1
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=after).rescued == 1
     (call,) = scene.service_catalog.accepted
     assert call.parameters["Status"] == "SUCCEEDED"
 

@@ -157,7 +157,7 @@ def a_sweep_that_rescues_a_record(scene: Scene) -> None:
     lost_status_change(scene)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(scene.lambdas.module("SweepFunction"), "sweep", sweep_over(scene, sweep_min_age_minutes=0))
-        report = scene.lambdas.handler("SweepFunction")({}, LocalLambdaContext(timeout_seconds=300))
+        report = scene.lambdas.handler("SweepFunction")({}, LocalLambdaContext(timeout_seconds=900))
     assert report["rescued"] == 1
 
 

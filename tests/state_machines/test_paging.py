@@ -92,7 +92,7 @@ def test_the_sweep_lists_past_the_first_page_of_executions(scene: Scene, monkeyp
     monkeypatch.setattr(step_functions, "LIST_PAGE_SIZE", 1)
     # When the sweep runs after the minimum age
     later = datetime.now(UTC) + timedelta(minutes=DEFAULT_SWEEP_MIN_AGE_MINUTES + 1)
-    report = sweep_over(scene).run(LocalLambdaContext(timeout_seconds=300), now=later)
+    report = sweep_over(scene).run(LocalLambdaContext(timeout_seconds=900), now=later)
     # Then it found all three
     assert report.rescued == 3
     record_ids = sorted(request.parameters["RecordId"] for request in scene.service_catalog.accepted)

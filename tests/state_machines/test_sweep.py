@@ -68,7 +68,7 @@ def test_a_status_change_never_delivered_is_found_by_the_sweep_and_notified_once
     # Given a provision whose execution failed on a throttled success notify, and no status change delivered
     execution = lost_status_change(scene)
     # When the sweep runs
-    report = sweep_over(scene).run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age())
+    report = sweep_over(scene).run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age())
     # Then it found the execution and sent what the engine meant to send: the success, with its outputs
     (call,) = scene.service_catalog.accepted
     assert (call.operation, call.parameters["Status"]) == ("NotifyProvisionProductEngineWorkflowResult", "SUCCEEDED")
@@ -84,11 +84,11 @@ def test_a_second_sweep_makes_no_call_and_reads_no_execution_again(
     # Given a sweep that rescued a lost status change
     lost_status_change(scene)
     sweep = sweep_over(scene)
-    sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age())
+    sweep.run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age())
     calls_before = len(scene.service_catalog.requests)
     requests_sent.clear()
     # When the next run finds nothing new
-    report = sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age())
+    report = sweep.run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age())
     # Then it made no call and read no execution: per state machine, its memory and two list pages (what started
     # since the last run, what was ever redriven)
     assert len(scene.service_catalog.requests) == calls_before
@@ -104,7 +104,7 @@ def test_a_record_the_state_machine_notified_is_never_touched(
     run_workflow(scene, "UPDATE_PROVISIONED_PRODUCT")
     (engine_call,) = scene.service_catalog.requests
     # When the sweep runs
-    report = sweep_over(scene).run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age())
+    report = sweep_over(scene).run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age())
     # Then it examined the execution and made no call: the engine's notify task completed
     assert scene.service_catalog.requests == [engine_call]
     assert report.to_response() == {"examined": 1, "rescued": 0, "remaining": 0, "needingAPerson": 0}
@@ -118,13 +118,13 @@ def test_work_per_run_is_bounded_and_the_next_run_continues_oldest_first(
     second = lost_status_change(scene, "UPDATE_PROVISIONED_PRODUCT")
     sweep = sweep_over(scene, sweep_max_executions=1)
     # When it runs twice, Then each run rescues one, the older first, and the first says one is left
-    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age()).to_response() == {
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age()).to_response() == {
         "examined": 1,
         "rescued": 1,
         "remaining": 1,
         "needingAPerson": 0,
     }
-    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age()).to_response() == {
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age()).to_response() == {
         "examined": 1,
         "rescued": 1,
         "remaining": 0,
@@ -134,13 +134,20 @@ def test_work_per_run_is_bounded_and_the_next_run_continues_oldest_first(
     assert record_ids == [json.loads(execution["input"])["recordId"] for execution in (first, second)]
 
 
-def test_a_run_starts_no_execution_when_its_invocation_is_about_to_time_out(
+def test_a_run_starts_no_rescue_with_less_time_left_than_one_rescue_can_take(
     scene: Scene,
 ) -> None:
+    # Given a lost status change, and a run with a second less than one rescue and its record can take at worst
     lost_status_change(scene)
-    report = sweep_over(scene).run(LocalLambdaContext(timeout_seconds=10), now=after_the_minimum_age())
+    sweep = sweep_over(scene)
+    short = LocalLambdaContext(timeout_seconds=sweep.time_to_stop_ms / 1000 - 1)
+    # When it runs, Then it examines nothing, and leaves the execution for the next run
+    report = sweep.run(short, now=after_the_minimum_age())
     assert report.to_response() == {"examined": 0, "rescued": 0, "remaining": 1, "needingAPerson": 0}
     assert scene.service_catalog.accepted == []
+    # And a run with a few seconds more rescues it
+    enough = LocalLambdaContext(timeout_seconds=sweep.time_to_stop_ms / 1000 + 5)
+    assert sweep.run(enough, now=after_the_minimum_age()).rescued == 1
 
 
 def test_executions_that_stopped_before_the_window_are_not_examined(
@@ -149,7 +156,7 @@ def test_executions_that_stopped_before_the_window_are_not_examined(
     lost_status_change(scene)
     sweep = sweep_over(scene, sweep_look_back_hours=24)
     three_days_on = datetime.now(UTC) + timedelta(days=3)
-    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=three_days_on).examined == 0
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=three_days_on).examined == 0
     assert scene.service_catalog.accepted == []
 
 
@@ -164,10 +171,10 @@ def test_an_execution_that_cannot_be_rescued_fails_the_run_after_the_others_and_
     sweep = sweep_over(scene)
     # When the sweep runs, Then it rescues the other and fails naming the one that needs a person
     with pytest.raises(RescueFailedError, match=broken["executionArn"]):
-        sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age())
+        sweep.run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age())
     assert len(scene.service_catalog.accepted) == 1
     # And the next run does not try it again
-    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age()).examined == 0
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age()).examined == 0
 
 
 def test_the_sweep_counts_what_it_examined_and_rescued_as_its_alarm_reads_them(
@@ -181,7 +188,7 @@ def test_the_sweep_counts_what_it_examined_and_rescued_as_its_alarm_reads_them(
     capsys.readouterr()
     # When the schedule invokes it
     scene.lambdas.handler("SweepFunction")(
-        {"source": "aws.events", "detail-type": "Scheduled Event"}, LocalLambdaContext(timeout_seconds=300)
+        {"source": "aws.events", "detail-type": "Scheduled Event"}, LocalLambdaContext(timeout_seconds=900)
     )
     # Then the run's metrics are in the namespace, under the dimension, the template's alarm reads
     documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
@@ -208,7 +215,7 @@ def test_an_execution_that_started_before_the_window_and_stopped_within_it_is_fo
     with scene.interpreter.hold(f"{ENGINE_FUNCTION_PREFIX}run-command") as held:
         execution_arn = start_workflow(scene, "PROVISION_PRODUCT")
         held.wait_until_invoked()
-        assert sweep.run(LocalLambdaContext(timeout_seconds=300)).examined == 0
+        assert sweep.run(LocalLambdaContext(timeout_seconds=900)).examined == 0
         time.sleep(2)
         scene.interpreter.client.stop_execution(executionArn=execution_arn)
         scene.interpreter.keep_late_results_out(execution_arn)
@@ -218,7 +225,7 @@ def test_an_execution_that_started_before_the_window_and_stopped_within_it_is_fo
     look_back = timedelta(hours=scene.lambdas.settings.sweep_look_back_hours)  # the sweep's, as sweep_over gives it
     now = execution["startDate"] + look_back + ran_for / 2
     assert execution["startDate"] < now - look_back < execution["stopDate"]
-    report = sweep.run(LocalLambdaContext(timeout_seconds=300), now=now)
+    report = sweep.run(LocalLambdaContext(timeout_seconds=900), now=now)
     # Then its record gets one FAILED call saying the execution was stopped
     (call,) = scene.service_catalog.accepted
     assert (report.rescued, call.parameters["Status"]) == (1, "FAILED")
@@ -231,7 +238,7 @@ def test_an_execution_that_stopped_within_the_minimum_age_is_left_and_found_by_a
     lost_status_change(scene)
     sweep = sweep_over(scene)
     # When the sweep runs now, Then it leaves the execution alone
-    assert sweep.run(LocalLambdaContext(timeout_seconds=300)).to_response() == {
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900)).to_response() == {
         "examined": 0,
         "rescued": 0,
         "remaining": 0,
@@ -239,7 +246,7 @@ def test_an_execution_that_stopped_within_the_minimum_age_is_left_and_found_by_a
     }
     assert scene.service_catalog.accepted == []
     # And a run after the minimum age rescues it
-    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age()).rescued == 1
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age()).rescued == 1
     assert len(scene.service_catalog.accepted) == 1
 
 
@@ -261,12 +268,12 @@ def test_an_unexpected_error_at_one_execution_stops_no_other_is_alarmed_and_is_n
     monkeypatch.setattr(rescuer, "execution", breaks_on_the_first)
     # When the sweep runs, Then the other is rescued and the run fails naming the broken one (the errors alarm)
     with pytest.raises(RescueFailedError, match=broken["executionArn"]) as raised:
-        sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age())
+        sweep.run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age())
     assert "KeyError" in str(raised.value)
     (call,) = scene.service_catalog.accepted
     assert call.operation == "NotifyUpdateProvisionedProductEngineWorkflowResult"
     # And the next run neither retries it nor stalls on it
-    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age()).to_response() == {
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age()).to_response() == {
         "examined": 0,
         "rescued": 0,
         "remaining": 0,
@@ -282,7 +289,7 @@ class KilledOnceNotified(LocalLambdaContext):
     """An invocation that Lambda ends at its timeout once Service Catalog has accepted a notification from it."""
 
     def __init__(self, service_catalog: ServiceCatalogEndpoint) -> None:
-        super().__init__(timeout_seconds=300)
+        super().__init__(timeout_seconds=900)
         self._service_catalog = service_catalog
 
     def get_remaining_time_in_millis(self) -> int:
@@ -299,7 +306,7 @@ def test_a_run_ended_by_its_deadline_loses_nothing_and_the_next_continues_where_
         sweep.run(KilledOnceNotified(scene.service_catalog), now=after_the_minimum_age())
     assert len(scene.service_catalog.accepted) == 1
     # When the next run comes, Then it examines the two others only, and each record was notified once
-    report = sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age())
+    report = sweep.run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age())
     assert (report.examined, report.rescued) == (2, 2)
     record_ids = sorted(request.parameters["RecordId"] for request in scene.service_catalog.accepted)
     assert record_ids == sorted(json.loads(execution["input"])["recordId"] for execution in executions)
@@ -313,7 +320,7 @@ def test_two_runs_at_once_make_no_second_call_and_lose_no_memory(scene: Scene) -
 
     def run_one() -> Any:
         start.wait()
-        return sweep_over(scene).run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age())
+        return sweep_over(scene).run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age())
 
     with ThreadPoolExecutor(2) as pool:
         reports = list(pool.map(lambda _: run_one(), range(2)))
@@ -323,10 +330,10 @@ def test_two_runs_at_once_make_no_second_call_and_lose_no_memory(scene: Scene) -
     assert sum(report.rescued for report in reports) == 4
     # And a run after them finds nothing left: what either examined is remembered (one that was in progress in
     # the other run is examined again, and makes no call)
-    last = sweep_over(scene).run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age())
+    last = sweep_over(scene).run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age())
     assert last.rescued == 0
     assert len(scene.service_catalog.accepted) == 4
-    assert sweep_over(scene).run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age()).examined == 0
+    assert sweep_over(scene).run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age()).examined == 0
 
 
 def test_the_memory_a_0_2_0_sweep_left_is_taken_over(scene: Scene) -> None:
@@ -342,6 +349,6 @@ def test_the_memory_a_0_2_0_sweep_left_is_taken_over(scene: Scene) -> None:
     )
     sweep = sweep_over(scene)
     # When this version's sweep runs twice, Then it rescues the execution once and remembers it
-    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age()).rescued == 1
-    assert sweep.run(LocalLambdaContext(timeout_seconds=300), now=after_the_minimum_age()).examined == 0
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age()).rescued == 1
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age()).examined == 0
     assert len(scene.service_catalog.accepted) == 1
