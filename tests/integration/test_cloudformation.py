@@ -26,6 +26,7 @@ NOTIFIER_TEMPLATE = load_template(NOTIFIER)
 MANAGE = "arn:aws:states:us-east-1:111122223333:stateMachine:ManageProvisionedProductStateMachine"
 TERMINATE = "arn:aws:states:us-east-1:111122223333:stateMachine:TerminateProvisionedProductStateMachine"
 ENGINE = {"EngineStateMachineArns": f"{MANAGE},{TERMINATE}"}
+ENGINE_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 """The reference engine's two state machines watched: the sweep, its role and its alarms exist."""
 
 
@@ -48,11 +49,13 @@ NOTIFIER_SETS: dict[str, dict[str, str]] = {
     "no dashboard": {**ENGINE, "CreateDashboard": "false"},
     "an alarm topic": {**ENGINE, "AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:engine-alarms"},
     "an endpoint": {"EndpointUrl": "http://127.0.0.1:4566"},
+    "engine keys": {**ENGINE, "EngineKmsKeyArns": f"{ENGINE_KEY},{ENGINE_KEY.replace('1234abcd', 'mrk-5678')}"},
     "everything": {
         **ENGINE,
         "AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:engine-alarms",
         "EndpointUrl": "http://127.0.0.1:4566",
         "SensitiveOutputs": "omit",
+        "EngineKmsKeyArns": ENGINE_KEY,
     },
     **{f"{name}={end}": {**ENGINE, name: end} for name in NUMBERS for end in _ends(name)},
     **{
@@ -64,6 +67,7 @@ NOTIFIER_SETS: dict[str, dict[str, str]] = {
     },
     "a state machine version": {"EngineStateMachineArns": f"{MANAGE}:1"},
     "a state machine alias": {"EngineStateMachineArns": f"{MANAGE}:live,{TERMINATE}"},
+    "a key alias": {**ENGINE, "EngineKmsKeyArns": "arn:aws:kms:us-east-1:111122223333:alias/engine"},
 }
 """Every parameter set whose expansion or whose functions' environment differs."""
 
@@ -140,8 +144,8 @@ def test_the_safety_nets_rule_name_fits_eventbridges_limit_for_the_longest_stack
     ("parameters", "created"),
     [
         ({}, 19),
-        (ENGINE, 25),
-        ({**ENGINE, "CreateDashboard": "false"}, 24),
+        (ENGINE, 26),
+        ({**ENGINE, "CreateDashboard": "false"}, 25),
     ],
 )
 def test_the_stack_creates_these_many_resources(parameters: dict[str, str], created: int) -> None:
@@ -220,3 +224,11 @@ def test_a_redrive_grace_the_shortest_look_back_cannot_hold_is_refused_at_deploy
     shortest_look_back = parameters["SweepLookBackHours"]["MinValue"]
     assert longest_grace < shortest_look_back * 60
     assert refusal(NOTIFIER_TEMPLATE, {**ENGINE, "RedriveGraceMinutes": str(longest_grace + 1)}) is not None
+
+
+@pytest.mark.parametrize(
+    "keys", ["arn:aws:kms:us-east-1:111122223333:alias/engine", "1234abcd-12ab-34cd-56ef-1234567890ab"]
+)
+def test_an_engine_key_given_by_alias_or_id_is_refused_at_deploy(keys: str) -> None:
+    # IAM grants kms:Decrypt on a key's ARN; an alias or a bare id in a policy's Resource grants nothing
+    assert refusal(NOTIFIER_TEMPLATE, {**ENGINE, "EngineKmsKeyArns": keys}) is not None

@@ -5,11 +5,20 @@ from __future__ import annotations
 import importlib
 import json
 from typing import Any
+from unittest.mock import MagicMock
 
 import pytest
 
+from engine_result_notifier import service_catalog, step_functions
+from engine_result_notifier.delivery import Delivery, new_dynamodb_client
 from engine_result_notifier.models import Operation
-from engine_result_notifier.settings import DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS
+from engine_result_notifier.rescue import Rescuer
+from engine_result_notifier.settings import (
+    DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS,
+    DEFAULT_SERVICE_CATALOG_MAX_ATTEMPTS,
+    Settings,
+)
+from engine_result_notifier.sweep import Sweep
 from local_aws.template import (
     Intrinsics,
     declared_environment,
@@ -149,7 +158,27 @@ def test_the_sweep_runs_on_its_schedule_within_its_window(template: dict[str, An
     # Longer than the safety net's own retries: 6 hours asynchronous, 24 hours EventBridge
     assert template["Parameters"]["SweepLookBackHours"]["MinValue"] > 6
     assert template["Parameters"]["SweepLookBackHours"]["Default"] > 24
-    assert properties["Timeout"] * 1000 > 20_000
+
+
+def test_a_sweep_run_that_fails_or_times_out_is_not_run_again_by_lambdas_asynchronous_retries(
+    template: dict[str, Any],
+) -> None:
+    # The next scheduled run continues where it stopped: a retry on top would be a second run at once
+    assert function_properties(template, "SweepFunction")["EventInvokeConfig"] == {"MaximumRetryAttempts": 0}
+
+
+@pytest.mark.parametrize("service_catalog_attempts", [DEFAULT_SERVICE_CATALOG_MAX_ATTEMPTS, 10])
+def test_the_sweeps_timeout_leaves_minutes_beyond_what_one_rescue_can_take_at_its_clients_worst(
+    template: dict[str, Any], service_catalog_attempts: int
+) -> None:
+    # The clients as the functions build them, SERVICE_CATALOG_MAX_ATTEMPTS at its default and at its most
+    settings = Settings.from_environ(declared_environment(template, "SweepFunction", WATCH_BOTH))
+    dynamodb = new_dynamodb_client()
+    delivery = Delivery(settings, service_catalog.new_client(service_catalog_attempts), dynamodb)
+    sweep = Sweep(settings, Rescuer(settings, delivery, step_functions.new_client()), MagicMock(), dynamodb)
+    timeout_ms = function_properties(template, "SweepFunction")["Timeout"] * 1000
+    assert sweep.time_to_stop_ms > 6 * 60_000  # six history reads, three table calls, the notification, the record
+    assert timeout_ms - sweep.time_to_stop_ms >= 2 * 60_000
 
 
 def test_a_record_the_sweep_rescued_raises_an_alarm_on_the_metric_it_emits(template: dict[str, Any]) -> None:
@@ -434,3 +463,46 @@ def test_every_function_is_in_one_build_group_so_sam_build_builds_the_code_once(
         for function in functions(template)
     }
     assert len(built) == 1
+
+
+ENGINE_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize("role", ["SafetyNetRole", "SweepRole"])
+def test_the_roles_that_read_executions_may_decrypt_them_through_step_functions_with_the_engines_keys(
+    template: dict[str, Any], role: str
+) -> None:
+    intrinsics = Intrinsics(template, {**WATCH_BOTH, "EngineKmsKeyArns": ENGINE_KEY})
+    statements = intrinsics.evaluate(resource(template, role)["Properties"]["Policies"][0]["PolicyDocument"])
+    (decrypt,) = [s for s in statements["Statement"] if s.get("Sid") == "DecryptEngineExecutions"]
+    assert decrypt == {
+        "Sid": "DecryptEngineExecutions",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": [ENGINE_KEY],
+        "Condition": {"StringEquals": {"kms:ViaService": "states.us-east-1.amazonaws.com"}},
+    }
+
+
+@pytest.mark.parametrize("role", ["SafetyNetRole", "SweepRole"])
+def test_without_engine_keys_no_role_may_decrypt_with_any_key_but_the_queues(
+    template: dict[str, Any], role: str
+) -> None:
+    statements = Intrinsics(template, WATCH_BOTH).evaluate(
+        resource(template, role)["Properties"]["Policies"][0]["PolicyDocument"]
+    )
+    assert [s["Resource"] for s in statements["Statement"] if "kms:Decrypt" in actions(s)] == (
+        ["<DeadLetterQueueKey.Arn>"] if role == "SafetyNetRole" else []
+    )
+
+
+@pytest.mark.parametrize("stateful", ["IdempotencyTable", "DeadLetterQueue", "DeadLetterQueueKey"])
+def test_the_stateful_resources_go_with_the_stack_as_the_deploy_documentation_says(
+    template: dict[str, Any], stateful: str
+) -> None:
+    assert resource(template, stateful)["DeletionPolicy"] == "Delete"
+    assert resource(template, stateful)["UpdateReplacePolicy"] == "Delete"
+
+
+def test_the_queues_key_waits_kmss_shortest_period_before_it_is_deleted(template: dict[str, Any]) -> None:
+    assert resource(template, "DeadLetterQueueKey")["Properties"]["PendingWindowInDays"] == 7
