@@ -2,24 +2,22 @@
 
 moto's interpreter runs executions for real, but thousands of them take minutes. ``ManyExecutions`` holds
 executions as ``ListExecutions`` and ``DescribeExecution`` describe them and answers those two calls as the
-service does: newest first by start date, ``maxResults`` 1 to 1,000 (100 by default), an opaque ``nextToken`` while
-more follow, ``statusFilter`` if given; ``ExecutionDoesNotExist`` for an ARN it does not hold. It counts the
-requests it answers, by operation.
+service documents them (``local_aws.listing``: newest first, running executions by start or redrive, the others by
+stop; filters on the current status; pages and their tokens); ``ExecutionDoesNotExist`` for an ARN it does not
+hold, ``StateMachineDoesNotExist`` for a state machine it was not told of. It counts the requests it answers, by
+operation.
 """
 
 from __future__ import annotations
 
-import base64
 import collections
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-PAGE_DEFAULT = 100
-PAGE_MAX = 1000
+from local_aws import listing
 
 
 @dataclass
@@ -32,6 +30,7 @@ class Execution:
     stop_date: datetime | None
     input: str
     redrive_count: int = 0
+    redrive_date: datetime | None = None
 
 
 @dataclass
@@ -39,39 +38,23 @@ class ManyExecutions:
     """The part of a Step Functions client the sweep uses, over executions held in memory."""
 
     executions: dict[str, Execution] = field(default_factory=dict)
+    state_machines: set[str] = field(default_factory=set)
+    """State machines that exist without an execution (one with an execution exists too)."""
     requests: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def add(self, execution: Execution) -> None:
         self.executions[execution.execution_arn] = execution
 
-    def list_executions(
-        self,
-        stateMachineArn: str,  # noqa: N803 (botocore's parameter names)
-        maxResults: int = 0,  # noqa: N803
-        nextToken: str | None = None,  # noqa: N803
-        statusFilter: str | None = None,  # noqa: N803
-        redriveFilter: str | None = None,  # noqa: N803
-    ) -> dict[str, Any]:
+    def list_executions(self, **parameters: Any) -> dict[str, Any]:
         self.requests["ListExecutions"] += 1
-        page_size = maxResults or PAGE_DEFAULT
-        if not 1 <= page_size <= PAGE_MAX:
-            raise _error("ValidationException", f"maxResults must be 1 to {PAGE_MAX}")
-        listed = sorted(
-            (
-                e
-                for e in self.executions.values()
-                if e.state_machine_arn == stateMachineArn
-                and statusFilter in (None, e.status)
-                and redriveFilter in (None, "REDRIVEN" if e.redrive_count else "NOT_REDRIVEN")
-            ),
-            key=lambda e: (e.start_date, e.execution_arn),
-            reverse=True,
-        )
-        start = int(json.loads(base64.b64decode(nextToken))) if nextToken else 0
-        page: dict[str, Any] = {"executions": [_listed(e) for e in listed[start : start + page_size]]}
-        if start + page_size < len(listed):
-            page["nextToken"] = base64.b64encode(json.dumps(start + page_size).encode()).decode()
-        return page
+        machine = parameters["stateMachineArn"]
+        held = [_listed(e) for e in self.executions.values() if e.state_machine_arn == machine]
+        if not held and machine not in self.state_machines:
+            raise _error("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{machine}'")
+        try:
+            return listing.listing(held, parameters)
+        except listing.ListingRefused as refused:
+            raise _error(refused.code, str(refused)) from None
 
     def describe_execution(self, executionArn: str) -> dict[str, Any]:  # noqa: N803
         self.requests["DescribeExecution"] += 1
@@ -103,6 +86,7 @@ def _listed(execution: Execution) -> dict[str, Any]:
         item["stopDate"] = execution.stop_date
     if execution.redrive_count:
         item["redriveCount"] = execution.redrive_count
+        item["redriveDate"] = execution.redrive_date or execution.start_date
     return item
 
 

@@ -17,9 +17,10 @@ delivers for it. Known differences from the service (moto 5.2.5), and what is do
 - ``GetExecutionHistory`` ignores ``reverseOrder``, ``maxResults`` and ``nextToken`` and returns every event,
   oldest first: while the interpreter runs, it pages as the service does (``maxResults`` 1 to 1,000, 100 by
   default; newest first with ``reverseOrder``; an opaque ``nextToken`` until the last page).
-- ``ListExecutions`` pages, newest first by start date, but gives no ``stopDate`` for a ``TIMED_OUT``
-  execution and ignores ``redriveFilter``: while the interpreter runs, it gives the date, as the service does for
-  every execution that ended, and honours the filter (moto redrives nothing: ``REDRIVEN`` lists none).
+- ``ListExecutions`` lists newest first by start date, gives no ``stopDate`` for a ``TIMED_OUT`` execution and
+  ignores ``redriveFilter``: while the interpreter runs, it lists as the service documents (``local_aws.listing``:
+  ended executions newest stop first, running ones by start; every stop date; the filters; pages whose tokens
+  hold to their arguments; moto redrives nothing, so ``REDRIVEN`` lists none).
 - ``DescribeExecution`` gives no ``stopDate`` for a ``TIMED_OUT`` execution and none of the redrive fields:
   while the interpreter runs, it gives them as the service does for a standard execution started since
   2023-11-15 (``redriveCount`` 0; ``redriveStatus`` ``REDRIVABLE`` once it ended failed, else
@@ -46,10 +47,12 @@ from typing import Any
 
 import boto3
 from moto.core.responses import ActionResult
+from moto.stepfunctions.exceptions import InvalidToken, ValidationException
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from local_aws import listing
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.template import LOCAL_ACCOUNT, LOCAL_REGION
 
@@ -84,7 +87,7 @@ class StepFunctionsInterpreter:
         lambda_eval_utils.execute_lambda_function_integration = self._invoke
         StepFunctionsParserBackend.get_execution_history = self._history_without_late_results(original_history)  # type: ignore[method-assign]
         StepFunctionResponse.get_execution_history = _history_paged_as_the_service_pages  # type: ignore[method-assign,assignment]
-        StepFunctionResponse.list_executions = _with_every_stop_date(original_listing)  # type: ignore[method-assign,assignment]
+        StepFunctionResponse.list_executions = _listed_as_the_service_lists  # type: ignore[method-assign,assignment]
         StepFunctionResponse.describe_execution = _described_as_the_service_describes(original_description)  # type: ignore[method-assign,assignment]
         try:
             yield self
@@ -339,21 +342,34 @@ def _offset(token: str | None, execution_arn: str) -> int:
     return int(offset)
 
 
-def _with_every_stop_date(original: Callable[[Any], ActionResult]) -> Callable[[Any], ActionResult]:
-    """moto's ``ListExecutions``, with the ``stopDate`` it leaves out for a ``TIMED_OUT`` execution."""
-
-    def list_executions(response: Any) -> ActionResult:
-        result = original(response)
-        listing: dict[str, Any] = result.result  # type: ignore[assignment]
-        if response._get_param("redriveFilter") == "REDRIVEN":  # noqa: SLF001 (moto's request, as it reads it)
-            listing["executions"] = [item for item in listing["executions"] if item.get("redriveCount")]
-            listing.pop("nextToken", None)
-        for item in listing["executions"]:
-            if item["status"] == "TIMED_OUT" and "stopDate" not in item:
-                item["stopDate"] = response.stepfunction_backend.describe_execution(item["executionArn"]).stop_date
-        return result
-
-    return list_executions
+def _listed_as_the_service_lists(response: Any) -> ActionResult:
+    """``ListExecutions`` as Step Functions documents it (``local_aws.listing``): newest first, running executions
+    by start, the others by stop, each with its ``stopDate`` (moto leaves it out for ``TIMED_OUT``); filters,
+    pages and tokens as the service takes them. moto redrives nothing: ``REDRIVEN`` lists none."""
+    parameters: dict[str, Any] = {
+        name: response._get_param(name)  # noqa: SLF001 (moto's request, as its own methods read it)
+        for name in ("stateMachineArn", "statusFilter", "redriveFilter", "nextToken", "maxResults")
+    }
+    backend = response.stepfunction_backend
+    executions = backend.describe_state_machine(parameters["stateMachineArn"]).executions
+    items = []
+    for execution in executions:
+        item = {
+            "executionArn": execution.execution_arn,
+            "stateMachineArn": parameters["stateMachineArn"],
+            "name": execution.name,
+            "status": execution.status,
+            "startDate": execution.start_date,
+        }
+        if execution.status not in listing.RUNNING_STATUSES:
+            item["stopDate"] = execution.stop_date
+        items.append(item)
+    try:
+        return ActionResult(listing.listing(items, parameters))
+    except listing.ListingRefused as refused:
+        if refused.code == "InvalidToken":
+            raise InvalidToken(str(refused)) from None
+        raise ValidationException(str(refused)) from None
 
 
 def _described_as_the_service_describes(original: Callable[[Any], ActionResult]) -> Callable[[Any], ActionResult]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from local_aws import listing
 from local_aws.stand_in import Answer, answer, attach, error
 
 SECRET_MARKERS = ("SimWorkflowToken", "SimSecretValue")
@@ -203,6 +204,7 @@ class ServiceCatalog:
 # Step Functions.
 
 FAILED_STATUSES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+STOPPED_STATUSES = frozenset({*FAILED_STATUSES, "SUCCEEDED"})
 REDRIVE_SECONDS = 14 * 24 * 3600
 
 
@@ -220,6 +222,27 @@ class ExecutionModel:
     events: list[dict[str, Any]] = field(default_factory=list)
     redrive_count: int = 0
     redrive_date: float | None = None
+    read_lag: float = 0.0
+    """How long, after its latest stop or redrive, a read may still show it as it was before (the seed's choice:
+    ``DescribeExecution`` and ``ListExecutions`` are eventually consistent)."""
+    changed_at: float = 0.0
+    before: Seen | None = None
+    """What it was before its latest stop or redrive."""
+
+    def seen(self) -> Seen:
+        return Seen(self.status, self.stop, self.error, self.cause, self.redrive_count, self.redrive_date)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """An execution as a read shows it."""
+
+    status: str
+    stop: float | None
+    error: str | None
+    cause: str | None
+    redrive_count: int
+    redrive_date: float | None
 
 
 def _when(epoch: float) -> real_datetime.datetime:
@@ -229,16 +252,20 @@ def _when(epoch: float) -> real_datetime.datetime:
 class StepFunctions:
     """Step Functions' read API over executions the engine model writes: ``DescribeExecution`` (with the redrive
     fields), ``GetExecutionHistory`` paged as the service pages (``maxResults``, ``reverseOrder``, ``nextToken``)
-    and ``ListExecutions`` (newest first by start date, ``statusFilter``, ``redriveFilter``, paged)."""
+    and ``ListExecutions`` as the service documents it (``local_aws.listing``: ended executions newest stop first,
+    running ones by start or redrive; filters on the current status; pages whose tokens hold to their arguments).
+    ``DescribeExecution`` and ``ListExecutions`` are eventually consistent: within an execution's ``read_lag`` of its
+    latest stop or redrive they show it as it was before; the history is read as it is."""
 
     def __init__(self, clock: Clock, outages: Outages) -> None:
         self._clock = clock
         self._outages = outages
         self.executions: dict[str, ExecutionModel] = {}
         self._by_machine: dict[str, list[ExecutionModel]] = {}
-        self._running: dict[str, dict[str, ExecutionModel]] = {}
-        self._redriven: dict[str, list[ExecutionModel]] = {}
+        self._stopped: dict[str, list[tuple[float, ExecutionModel]]] = {}
+        """Per state machine, each stop as it happened (in time order): ended executions, newest stop last."""
         self.requests = 0
+        self.stale_reads = 0
         self.on_describe: Callable[[str], None] = lambda arn: None
         """Called at each ``DescribeExecution`` (the simulation runs a second sweep from here, or kills one)."""
 
@@ -246,15 +273,13 @@ class StepFunctions:
 
     def create_state_machine(self, arn: str) -> None:
         self._by_machine.setdefault(arn, [])
-        self._running.setdefault(arn, {})
-        self._redriven.setdefault(arn, [])
+        self._stopped.setdefault(arn, [])
 
     def start(self, state_machine_arn: str, name: str, execution_input: str) -> ExecutionModel:
         arn = state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
         execution = ExecutionModel(arn, state_machine_arn, name, execution_input, self._clock.now)
         self.executions[arn] = execution
         self._by_machine[state_machine_arn].append(execution)
-        self._running[state_machine_arn][arn] = execution
         self.record(execution, "ExecutionStarted", executionStartedEventDetails={"input": execution_input})
         return execution
 
@@ -282,8 +307,9 @@ class StepFunctions:
         details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
         details_key = kind[0].lower() + kind[1:] + "EventDetails"
         self.record(execution, kind, **{details_key: details if status != "SUCCEEDED" else {"output": "{}"}})
+        execution.before, execution.changed_at = execution.seen(), self._clock.now
         execution.status, execution.stop, execution.error, execution.cause = status, self._clock.now, error, cause
-        self._running[execution.state_machine_arn].pop(execution.arn, None)
+        self._stopped[execution.state_machine_arn].append((self._clock.now, execution))
 
     def redrivable(self, execution: ExecutionModel) -> bool:
         return (
@@ -293,38 +319,47 @@ class StepFunctions:
         )
 
     def redrive(self, execution: ExecutionModel) -> None:
+        earlier = execution.seen()
         execution.redrive_count += 1
         execution.redrive_date = self._clock.now
         self.record(
             execution, "ExecutionRedriven", executionRedrivenEventDetails={"redriveCount": execution.redrive_count}
         )
+        execution.before, execution.changed_at = earlier, self._clock.now
         execution.status, execution.stop, execution.error, execution.cause = "RUNNING", None, None, None
-        self._running[execution.state_machine_arn][execution.arn] = execution
-        if execution.redrive_count == 1:
-            self._redriven[execution.state_machine_arn].append(execution)
 
-    def describe(self, execution: ExecutionModel) -> dict[str, Any]:
-        """``DescribeExecution``'s answer, as botocore parses it."""
+    def seen(self, execution: ExecutionModel) -> Seen:
+        """The execution as a read shows it now: as it was before its latest stop or redrive, within its lag."""
+        if execution.before is not None and self._clock.now - execution.changed_at < execution.read_lag:
+            return execution.before
+        return execution.seen()
+
+    def describe(self, execution: ExecutionModel, seen: Seen | None = None) -> dict[str, Any]:
+        """``DescribeExecution``'s answer, as botocore parses it: the execution as it is, or as ``seen``."""
+        seen = seen or execution.seen()
+        redrivable = seen.status in FAILED_STATUSES and seen.stop is not None
         described: dict[str, Any] = {
             "executionArn": execution.arn,
             "stateMachineArn": execution.state_machine_arn,
             "name": execution.name,
-            "status": execution.status,
+            "status": seen.status,
             "startDate": _when(execution.start),
             "input": execution.input,
             "inputDetails": {"included": True},
-            "redriveCount": execution.redrive_count,
-            "redriveStatus": "REDRIVABLE" if self.redrivable(execution) else "NOT_REDRIVABLE",
+            "redriveCount": seen.redrive_count,
+            "redriveStatus": "REDRIVABLE"
+            if redrivable and self._clock.now - (seen.stop or 0) < REDRIVE_SECONDS
+            else "NOT_REDRIVABLE",
         }
-        if execution.stop is not None:
-            described["stopDate"] = _when(execution.stop)
-        if execution.redrive_date is not None:
-            described["redriveDate"] = _when(execution.redrive_date)
-        if execution.error is not None:
-            described["error"] = execution.error
-        if execution.cause is not None:
-            described["cause"] = execution.cause
-        if execution.status == "SUCCEEDED":
+        if seen.stop is not None:
+            described["stopDate"] = _when(seen.stop)
+        if seen.redrive_date is not None:
+            described["redriveDate"] = _when(seen.redrive_date)
+        if seen.error is not None:
+            described["error"] = seen.error
+        if seen.cause is not None:
+            described["cause"] = seen.cause
+        if seen.status == "SUCCEEDED":
             described["output"] = "{}"
         return described
 
@@ -343,7 +378,9 @@ class StepFunctions:
             execution = self.executions.get(parameters["executionArn"])
             if execution is None:
                 return error(400, "ExecutionDoesNotExist", "Execution does not exist")
-            return answer(self.describe(execution))
+            seen = self.seen(execution)
+            self.stale_reads += seen is execution.before
+            return answer(self.describe(execution, seen))
         if operation == "GetExecutionHistory":
             return self._history(parameters)
         if operation == "ListExecutions":
@@ -367,42 +404,51 @@ class StepFunctions:
         machine = parameters["stateMachineArn"]
         if machine not in self._by_machine:
             return error(400, "StateMachineDoesNotExist", "State machine does not exist")
-        status = parameters.get("statusFilter")
-        if status == "RUNNING":
-            source = sorted(self._running[machine].values(), key=lambda e: (e.start, e.arn))
-        elif parameters.get("redriveFilter") == "REDRIVEN":
-            source = self._redriven[machine]
-        else:
-            source = self._by_machine[machine]
-        offset = _offset(parameters.get("nextToken"), machine)
-        size = parameters.get("maxResults") or 100
-        page: list[ExecutionModel] = []
-        position = len(source) - 1 - offset
-        scanned = 0
-        while position >= 0 and len(page) < size:
-            execution = source[position]
-            if status is None or execution.status == status:
-                page.append(execution)
-            position -= 1
-            scanned += 1
-        result: dict[str, Any] = {"executions": [self._listed(e) for e in page]}
-        if position >= 0:
-            result["nextToken"] = _token(offset + scanned, machine)
-        return answer(result)
+        try:
+            if parameters.get("statusFilter") in STOPPED_STATUSES and not parameters.get("redriveFilter"):
+                return answer(self._list_stopped(machine, parameters))
+            items = [self._listed(execution) for execution in self._by_machine[machine]]
+            return answer(listing.listing(items, parameters))
+        except listing.ListingRefused as refused:
+            return error(400, refused.code, str(refused))
 
-    def _listed(self, execution: ExecutionModel) -> dict[str, Any]:
+    def _list_stopped(self, machine: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        """Ended executions of one status, newest stop first, from the stops as they happened (what
+        ``listing.listing`` would answer, without sorting every execution at each page)."""
+        listing.check(parameters)
+        size, skip = listing.page_size(parameters), listing.offset(parameters)
+        status = parameters["statusFilter"]
+        stops = self._stopped[machine]
+        page: list[dict[str, Any]] = []
+        position, matched = len(stops) - 1, 0
+        while position >= 0 and len(page) < size:
+            stopped_at, execution = stops[position]
+            position -= 1
+            seen = self.seen(execution)
+            if seen.status != status or seen.stop != stopped_at:
+                continue  # stopped otherwise since, or not yet seen stopped
+            matched += 1
+            if matched > skip:
+                page.append(self._listed(execution, seen))
+        result: dict[str, Any] = {"executions": page}
+        if position >= 0 and len(page) == size:
+            result["nextToken"] = listing.token(skip + len(page), parameters)
+        return result
+
+    def _listed(self, execution: ExecutionModel, seen: Seen | None = None) -> dict[str, Any]:
+        seen = seen or self.seen(execution)
         item: dict[str, Any] = {
             "executionArn": execution.arn,
             "stateMachineArn": execution.state_machine_arn,
             "name": execution.name,
-            "status": execution.status,
+            "status": seen.status,
             "startDate": _when(execution.start),
         }
-        if execution.stop is not None:
-            item["stopDate"] = _when(execution.stop)
-        if execution.redrive_count:
-            item["redriveCount"] = execution.redrive_count
-            item["redriveDate"] = _when(execution.redrive_date or execution.start)
+        if seen.stop is not None:
+            item["stopDate"] = _when(seen.stop)
+        if seen.redrive_count:
+            item["redriveCount"] = seen.redrive_count
+            item["redriveDate"] = _when(seen.redrive_date or execution.start)
         return item
 
 

@@ -26,11 +26,14 @@ WORKFLOW_FAULTS = (
     "concurrent_delivery",
     "lambda_service_error",
     "safety_net_crashed",
+    "stale_reads",
 )
 """What can go wrong around one workflow: its status change (lost, delivered twice, late, after a later one); its
 first notify call (the invocation killed between its claim and its record, before or after Service Catalog took
 the call; the answer lost; another delivery of the same record while the call is in flight); Lambda failing the
-notify task's first attempt; the safety net's first attempt crashing (Lambda's asynchronous retries follow)."""
+notify task's first attempt; the safety net's first attempt crashing (Lambda's asynchronous retries follow); reads
+of its execution (``DescribeExecution``, ``ListExecutions``) that show it, for ``read_lag_seconds`` after each stop
+or redrive, as it was before."""
 
 OUTAGES = ("service_catalog_throttling", "service_catalog_5xx", "dynamodb", "step_functions")
 SWEEP_KINDS = ("extra", "two_at_once", "cut_off", "killed")
@@ -58,6 +61,8 @@ class Workflow:
     redrive: Redrive | None = None
     delay_minutes: int = 0
     """How late a delayed status change is."""
+    read_lag_seconds: int = 0
+    """With ``stale_reads``: how long after each stop or redrive reads show the execution as it was before."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,7 @@ def write(seed: int, executions: int, redrive_grace_minutes: int | None = None) 
                 faults=faults,
                 redrive=redrive,
                 delay_minutes=chooser.choice((20, 45, 90)),
+                read_lag_seconds=chooser.choice((20, 60, 150)),
             )
         )
     for _ in range(max(1, executions // 40)):
@@ -186,6 +192,8 @@ def tell(episode: Episode) -> str:
             line += "; " + ", ".join(fault.replace("_", " ") for fault in episode.faults)
             if "status_change_delayed" in episode.faults:
                 line += f" ({episode.delay_minutes} min)"
+            if "stale_reads" in episode.faults:
+                line += f" ({episode.read_lag_seconds} s behind)"
         if episode.redrive:
             line += (
                 f"; redriven {episode.redrive.after_minutes} min after it stops, then "

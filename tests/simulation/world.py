@@ -329,6 +329,9 @@ class World:
         self.service_catalog.register(record_id, workflow.operation, workload.workflow_token)
         self._workloads[workflow.index] = workload
         execution = self.engine.start(workload)
+        if "stale_reads" in workflow.faults:
+            self.faults["stale_reads"] += 1
+            execution.read_lag = workflow.read_lag_seconds
         self._executions[workflow.index] = execution
         self._record_of_execution[execution.arn] = record_id
         self._workflow_of_record[record_id] = workflow.index
