@@ -40,7 +40,7 @@ from engine_result_notifier.errors import (
     NotificationRejectedError,
     ServiceCatalogUnavailableError,
 )
-from engine_result_notifier.models import DeliveryPath, NotifyRequest, NotifyResult, Outcome, StoredRecord
+from engine_result_notifier.models import DeliveryPath, NotifyRequest, NotifyResult, Outcome, Status, StoredRecord
 from engine_result_notifier.observability import logger, metrics, tracer
 from engine_result_notifier.timeouts import longest_call_seconds
 
@@ -189,6 +189,16 @@ class Delivery:
                     "a different notification for this record is in progress"
                 ) from error
             held = _held(error)
+            same_failure = (held.operation, held.status) == (request.operation.value, Status.FAILED.value)
+            if path is not DeliveryPath.ENGINE and redriven and same_failure and request.status is Status.FAILED:
+                # A redriven execution that failed again (the reference engine's Fail state re-entered) asks for
+                # FAILED with another reason: the record holds FAILED, which is right; nobody needs to look.
+                logger.info(
+                    "Execution redriven and ended failed again: the record holds its failure already; no call",
+                    **_held_keys(held),
+                )
+                metrics.add_metric(name="AlreadyNotified", unit=MetricUnit.Count, value=1)
+                return _result(request, Outcome.ALREADY_NOTIFIED)
             if path is not DeliveryPath.ENGINE and redriven:
                 logger.warning(
                     "Execution redriven after its record was notified, and its latest attempt ended otherwise: "

@@ -48,6 +48,20 @@ class StepFunctionsUnavailableError(NotifierError):
     Lambda's asynchronous retries and the next sweep run retry it."""
 
 
+class StaleExecutionReadError(StepFunctionsUnavailableError):
+    """Step Functions answered with an execution behind what is already known of it: ``DescribeExecution`` and
+    ``ListExecutions`` are eventually consistent, so a read a moment after a stop or a redrive may show the
+    execution as it was before; or its history changed between two reads (a redrive between them). Nothing is sent
+    from such a read. Retryable, as ``StepFunctionsUnavailableError`` is: read again a little later."""
+
+
+class StateMachineNotSweptError(NotifierError):
+    """The sweep cannot list a watched state machine's executions: it does not exist (a typo in
+    ``EngineStateMachineArns``, or deleted), it is an Express state machine (Step Functions lists no executions of
+    one, and sends no status changes for them), or listing it is not allowed. Final for the run: nothing of that
+    state machine is swept until a person acts; the run fails at its end, so that the sweep's errors alarm fires."""
+
+
 class NotificationConflictError(NotifierError):
     """An engine's notify task asked for a notification other than the one the record already holds (made by the
     safety net, the sweep or an operator, or by an earlier attempt of a redriven execution). Nothing is sent: the

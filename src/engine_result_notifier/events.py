@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from engine_result_notifier.errors import InvalidEventError
@@ -103,7 +104,30 @@ def parse_status_change(event: Mapping[str, Any]) -> ExecutionStatusChange:
             error=_text(detail.get("error"), "detail.error"), cause=_text(detail.get("cause"), "detail.cause")
         ),
         execution_input=raw_input if input_included else None,
+        redrive_count=_optional_count(detail, "redriveCount"),
+        stop_date=_optional_epoch_millis(detail, "stopDate"),
     )
+
+
+def _optional_count(detail: Mapping[str, Any], name: str) -> int | None:
+    value = detail.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidEventError(f"detail.{name}: must be a whole number from 0")
+    return value
+
+
+def _optional_epoch_millis(detail: Mapping[str, Any], name: str) -> datetime | None:
+    value = detail.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidEventError(f"detail.{name}: must be epoch milliseconds")
+    try:
+        return datetime.fromtimestamp(value / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidEventError(f"detail.{name}: must be epoch milliseconds") from None
 
 
 def parse_workflow_payload(execution_input: str | None, execution_arn: str) -> WorkflowPayload:

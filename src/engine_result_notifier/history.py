@@ -100,6 +100,35 @@ def schedules_a_notify(events: Iterable[Mapping[str, Any]], entry_points: Mappin
     return False
 
 
+_CLOSING = {"FAILED": "ExecutionFailed", "TIMED_OUT": "ExecutionTimedOut", "ABORTED": "ExecutionAborted"}
+
+
+def reaches_the_attempt(
+    events: Iterable[Mapping[str, Any]], entry_points: Mapping[str, Operation | None], redrive_count: int
+) -> bool:
+    """Whether a history read newest first has read enough of the attempt numbered ``redrive_count``: to its start
+    (its ``ExecutionRedriven``) for a redriven execution, to a notify task or the start of an attempt otherwise."""
+    if redrive_count == 0:
+        return schedules_a_notify(events, entry_points)
+    return any(event.get("type") == _REDRIVEN for event in events)
+
+
+def belongs_to_the_attempt(events: Iterable[Mapping[str, Any]], status: str, redrive_count: int) -> bool:
+    """Whether the newest events of a history are those of the attempt a describe showed: they end as it ended
+    (``ExecutionFailed``, ``...TimedOut``, ``...Aborted`` for its status), and the newest ``ExecutionRedriven``
+    among them counts as it does (a redriven execution's read must hold it; one never redriven must hold none). A
+    redrive between the describe and the history read fails this: the read belongs to another attempt."""
+    ordered = sorted(events, key=lambda event: int(event.get("id", 0)), reverse=True)
+    if not ordered or ordered[0].get("type") != _CLOSING.get(status):
+        return False
+    redriven = next((event for event in ordered if event.get("type") == _REDRIVEN), None)
+    if redriven is None:
+        return redrive_count == 0
+    details = redriven.get("executionRedrivenEventDetails")
+    counted = details.get("redriveCount") if isinstance(details, Mapping) else None
+    return counted == redrive_count
+
+
 def function_name(reference: str) -> str:
     """A Lambda function's name from any form a task may give it: name, name:qualifier, partial or full ARN."""
     parts = reference.split(":")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -125,8 +126,13 @@ class ExecutionStatusChange:
     redrive_status: str | None = None
     """``REDRIVABLE`` while Step Functions would let it be redriven (14 days after it ended failed), as
     ``DescribeExecution`` says; None where not read."""
-    redrive_count: int = 0
-    """How many times it was redriven, as ``DescribeExecution`` says (0 where not read)."""
+    redrive_count: int | None = None
+    """How many times it was redriven, as ``DescribeExecution`` or the event says (None where the event does not
+    say: events before the redrive fields)."""
+    stop_date: datetime | None = None
+    """When it stopped (None while it runs, or where not said)."""
+    redrive_date: datetime | None = None
+    """When it was last redriven (None if never, or where not said)."""
 
 
 class TaskOutcome(StrEnum):

@@ -29,6 +29,7 @@ from engine_result_notifier.delivery import reject
 from engine_result_notifier.errors import (
     TERMINAL_ERROR_NAMES,
     InvalidEventError,
+    StaleExecutionReadError,
     StepFunctionsAccessDeniedError,
     StepFunctionsUnavailableError,
 )
@@ -52,6 +53,8 @@ from engine_result_notifier.models import (
 )
 from engine_result_notifier.observability import logger, metrics
 from engine_result_notifier.timeouts import longest_call_seconds
+
+RUNNING_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -102,17 +105,22 @@ class Rescuer:
             logger.debug("Status change ignored: the execution did not fail", execution_status=change.status)
             metrics.add_metric(name="IgnoredStatusChanges", unit=MetricUnit.Count, value=1)
             return IgnoredStatusChange(execution_arn=change.execution_arn, execution_status=change.status)
-        return self._rescue(change.execution_arn, path, told=change)
+        return self._rescue(change.execution_arn, path, told=change, expected=change)
 
     def execution(
-        self, execution_arn: str, context: LambdaContext, path: DeliveryPath
+        self,
+        execution_arn: str,
+        context: LambdaContext,
+        path: DeliveryPath,
+        listed: ExecutionStatusChange | None = None,
     ) -> NotifyResult | IgnoredStatusChange:
-        """Rescue one execution as it is now, as the safety net would (the sweep's and the operators' way in). Each
-        rescue is a unit of metrics of its own, as a delivery is: it starts clean, and the caller flushes (or
-        drops) what it counted."""
+        """Rescue one execution as it is now, as the safety net would (the sweep's and the operators' way in).
+        ``listed``: how a listing showed it (the sweep's), which a describe must not be behind. Each rescue is a
+        unit of metrics of its own, as a delivery is: it starts clean, and the caller flushes (or drops) what it
+        counted."""
         self._delivery.begin(context)
         logger.append_keys(execution_arn=execution_arn)
-        return self._rescue(execution_arn, path, told=None)
+        return self._rescue(execution_arn, path, told=None, expected=listed)
 
     def longest_seconds(self) -> float:
         """The longest one rescue can take: the execution described, its history read to the last page it may
@@ -138,10 +146,11 @@ class Rescuer:
                 "longer exists, so its workflow token and record id are unknown"
             )
         workflow = parse_workflow_payload(change.execution_input, change.execution_arn)
+        attempt = change.redrive_count or 0
         events = step_functions.recent_history(
             self._step_functions,
             change.execution_arn,
-            lambda read: history.schedules_a_notify(read, self._entry_points),
+            lambda read: history.reaches_the_attempt(read, self._entry_points, attempt),
         )
         if events is None:
             return Rescue(
@@ -149,15 +158,26 @@ class Rescuer:
                 engine_notified=False,
                 finding="the execution's history is no longer kept",
             )
+        if not history.belongs_to_the_attempt(events, change.status, attempt):
+            raise StaleExecutionReadError(
+                f"the execution's history does not end with the attempt described ({change.status} at redrive "
+                f"{attempt}): it was redriven, or is not read up to date yet; read again later"
+            )
         return decide(
             change, workflow, history.last_notify_attempt(events, self._entry_points), self._sensitive_outputs
         )
 
     def _rescue(
-        self, execution_arn: str, path: DeliveryPath, told: ExecutionStatusChange | None
+        self,
+        execution_arn: str,
+        path: DeliveryPath,
+        told: ExecutionStatusChange | None,
+        expected: ExecutionStatusChange | None,
     ) -> NotifyResult | IgnoredStatusChange:
         """Read the execution now and, if a watched state machine's execution still stands ended failed, deliver what
-        it meant to send. ``told``: what a status change said of it, all there is if the execution is gone."""
+        it meant to send. ``told``: what a status change said of it, all there is if the execution is gone;
+        ``expected``: what is already known of it (a status change, a listing), which the describe must not be
+        behind (Step Functions' reads are eventually consistent)."""
         if self._watched and state_machine_arn(execution_arn) not in self._watched:
             logger.warning(
                 "Execution of a state machine this function does not watch; ignored",
@@ -167,6 +187,11 @@ class Rescuer:
             return IgnoredStatusChange(execution_arn, told.status if told else "UNKNOWN")
         try:
             now = self.describe(execution_arn)
+            if now is not None and expected is not None and _behind(now, expected):
+                raise StaleExecutionReadError(
+                    f"Step Functions describes the execution as {now.status} at redrive {now.redrive_count}, behind "
+                    f"what is known of it ({expected.status} at redrive {_count(expected)}): read again later"
+                )
             if now is not None and now.status not in FAILED_EXECUTION_STATUSES:
                 logger.info("The execution is no longer as it ended: no call", execution_status=now.status)
                 metrics.add_metric(name="RedrivenExecutions", unit=MetricUnit.Count, value=1)
@@ -200,7 +225,7 @@ class Rescuer:
         logger.info("Ended execution read", finding=rescue.finding, execution_status=change.status)
         if rescue.engine_notified:
             return self._delivery.already_notified(rescue.request)
-        return self._delivery.deliver(rescue.request, path, redriven=change.redrive_count > 0)
+        return self._delivery.deliver(rescue.request, path, redriven=(change.redrive_count or 0) > 0)
 
 
 def decide(
@@ -244,4 +269,28 @@ def _request_for_payload(
     )
     if request.record_id != workflow.record_id:
         raise InvalidEventError(f"the notify task's recordId is {request.record_id}, not this execution's record")
+    if request.operation is not workflow.operation:
+        raise InvalidEventError(
+            f"the notify task's operation is {request.operation.value}, not this execution's {workflow.operation.value}"
+        )
     return request
+
+
+def _count(change: ExecutionStatusChange) -> str:
+    return "unknown" if change.redrive_count is None else str(change.redrive_count)
+
+
+def _behind(now: ExecutionStatusChange, expected: ExecutionStatusChange) -> bool:
+    """Whether a describe shows the execution as it was before what is already known of it: an earlier attempt, or
+    still running in the attempt known to have ended (and not redriven since its stop)."""
+    if expected.redrive_count is not None and now.redrive_count is not None:
+        if now.redrive_count < expected.redrive_count:
+            return True
+        if now.redrive_count > expected.redrive_count:
+            return False  # ahead: redriven since
+    if now.status not in RUNNING_STATUSES:
+        return False
+    redriven_since = (
+        now.redrive_date is not None and expected.stop_date is not None and now.redrive_date > expected.stop_date
+    )
+    return not redriven_since

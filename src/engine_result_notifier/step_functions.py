@@ -11,7 +11,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from engine_result_notifier.errors import StepFunctionsAccessDeniedError, StepFunctionsUnavailableError
+from engine_result_notifier.errors import (
+    StateMachineNotSweptError,
+    StepFunctionsAccessDeniedError,
+    StepFunctionsUnavailableError,
+)
 from engine_result_notifier.models import EngineError, ExecutionStatusChange
 
 if TYPE_CHECKING:
@@ -39,6 +43,18 @@ class ExecutionSummary:
     """None while it runs."""
     redrive_count: int = 0
 
+    def as_listed(self) -> ExecutionStatusChange:
+        """What the listing says of the execution, as a status change would (without its input and error)."""
+        return ExecutionStatusChange(
+            execution_arn=self.execution_arn,
+            execution_name=self.name,
+            status=self.status,
+            engine_error=EngineError(error=None, cause=None),
+            execution_input=None,
+            redrive_count=self.redrive_count,
+            stop_date=self.stop_date,
+        )
+
 
 def new_client() -> SFNClient:
     """A Step Functions client with botocore's ``standard`` retries; the endpoint comes from ``AWS_ENDPOINT_URL_SFN``
@@ -60,6 +76,8 @@ def describe_execution(client: SFNClient, execution_arn: str) -> ExecutionStatus
         execution_input=described.get("input"),
         redrive_status=described.get("redriveStatus"),
         redrive_count=int(described.get("redriveCount", 0)),
+        stop_date=described.get("stopDate"),
+        redrive_date=described.get("redriveDate"),
     )
 
 
@@ -88,42 +106,35 @@ def recent_history(
     return events
 
 
-def list_executions(
-    client: SFNClient,
-    state_machine_arn: str,
-    *,
-    started_since: datetime | None = None,
-    status: str | None = None,
-    redriven_only: bool = False,
+def ended_executions(
+    client: SFNClient, state_machine_arn: str, status: str, stopped_since: datetime
 ) -> Iterator[ExecutionSummary]:
-    """The state machine's executions (of one status, or all; or those ever redriven), newest first by start date
-    (the only order ``ListExecutions`` has), read page by page only as far back as ``started_since`` (None: all it
-    keeps)."""
+    """The state machine's executions whose status is now this ended one, newest stop first (``ListExecutions``'
+    order for ended executions), read page by page only as far back as ``stopped_since``. A state machine that
+    cannot be listed is ``StateMachineNotSweptError``, saying why and what to do."""
     next_token: str | None = None
     while True:
-        page_arguments: dict[str, Any] = {"stateMachineArn": state_machine_arn, "maxResults": LIST_PAGE_SIZE}
-        if status:
-            page_arguments["statusFilter"] = status
-        if redriven_only:
-            page_arguments["redriveFilter"] = "REDRIVEN"
+        page_arguments: dict[str, Any] = {
+            "stateMachineArn": state_machine_arn,
+            "statusFilter": status,
+            "maxResults": LIST_PAGE_SIZE,
+        }
         if next_token:
             page_arguments["nextToken"] = next_token
         page = _call("ListExecutions", client.list_executions, **page_arguments)
-        if page is None:  # the state machine itself is gone
-            return
+        if page is None:
+            raise StateMachineNotSweptError(
+                f"{state_machine_arn} does not exist (StateMachineDoesNotExist): correct EngineStateMachineArns, or "
+                "remove a state machine that was deleted"
+            )
         for execution in page["executions"]:
-            if started_since is not None and execution["startDate"] < started_since:
+            summary = _summary(execution)
+            if summary.stop_date is not None and summary.stop_date < stopped_since:
                 return
-            yield _summary(execution)
+            yield summary
         next_token = page.get("nextToken")
         if not next_token:
             return
-
-
-def execution_summary(client: SFNClient, execution_arn: str) -> ExecutionSummary | None:
-    """The execution as ``ListExecutions`` would give it, read now; None if it no longer exists."""
-    described = _call("DescribeExecution", client.describe_execution, executionArn=execution_arn)
-    return None if described is None else _summary(described)
 
 
 def _summary(execution: Mapping[str, Any]) -> ExecutionSummary:
@@ -147,6 +158,12 @@ def _call(action: str, operation: Callable[..., Any], **arguments: Any) -> Mappi
         if code in (_GONE, "StateMachineDoesNotExist"):
             return None
         resource = arguments.get("executionArn") or arguments.get("stateMachineArn")
+        if code == "StateMachineTypeNotSupported":
+            raise StateMachineNotSweptError(
+                f"{resource} is an Express state machine ({code}): Step Functions lists no executions of one and "
+                "sends no status changes for them, so nothing can rescue its records; remove it from "
+                "EngineStateMachineArns, and run the engine on a Standard state machine"
+            ) from error
         if code == _ACCESS_DENIED:
             raise StepFunctionsAccessDeniedError(
                 f"Step Functions refused {action} on {resource} ({code}): the function's role needs states:{action} "

@@ -7,24 +7,20 @@ each one not examined before, exactly as the safety net would: through the same 
 key, so a record already notified is never notified again. What stopped less than ``SWEEP_MIN_AGE_MINUTES`` ago
 is left to the safety net, which may still be at it, and found by a later run.
 
-``ListExecutions`` has one order, newest first by start date, and no filter on the stop date. So for each state
-machine the sweep remembers, in one small item of the idempotency table:
+``ListExecutions`` lists the executions of one status, and ended ones newest stop first (AWS's API text, in
+botocore's model), so "what stopped since" is one listing per status that stops at the first execution that
+stopped before. A redriven execution leaves the listing of its status while it runs, and comes back at its new stop
+if it ends failed again. The listing is eventually consistent: an execution may show a moment after its stop. So for
+each state machine the sweep remembers, in one small item of the idempotency table, how far it has examined
+everything (a watermark in stop order), and each run lists back to a margin before it, with the executions it
+examined within that margin. A run that finds nothing new costs one ``GetItem`` and a ``ListExecutions`` page per
+status, whatever the number of executions Step Functions keeps.
 
-- a watermark: every execution that stopped at or before it (in the order of stop date, then ARN) was examined;
-- the executions that were running at the last run, by name: one that stops later was running then, or started
-  since;
-- a horizon: where the next listing may stop. It is the start of the last listing, or earlier while executions
-  that stopped are waiting to be examined (a backlog, or ones that stopped within the minimum age).
-
-A run lists what started since the horizon, what was ever redriven (one redriven and ended failed again between
-two runs was never seen running) and, if some executions it remembers running started before, the executions
-running now: those no longer running have stopped, and are read one by one. So a run that finds nothing new
-costs one ``GetItem`` and two ``ListExecutions`` pages per state machine (three while executions that started
-before the last run still run), whatever the number of executions kept, plus a page per 1,000 executions ever
-redriven that Step Functions keeps (that listing is by start date too, and cannot stop early). Each execution
-examined is recorded at once in an item of its own (with a time to live), written only if absent: a run cut off by its
-deadline loses nothing, and two runs at once cannot undo each other's work. Any failure at one execution stays at
-that execution; one state machine whose listing fails does not stop the others; the budget
+Each execution examined is recorded at once in an item of its own (keyed with its redrive count, with a time to
+live), written only if absent: a run cut off by its deadline loses nothing, and two runs at once cannot undo each
+other's work. Any failure at one execution stays at that execution; one state machine whose listing fails does not
+stop the others, and one that cannot be listed at all (missing, Express, not allowed) fails the run at its end; an
+execution that leaves the window unexamined is counted, logged and fails the run too. The budget
 (``SWEEP_MAX_EXECUTIONS`` and the invocation's time) is shared among the state machines in turn, and no rescue
 starts with less of the invocation left than one rescue can take at its clients' worst.
 """
@@ -32,6 +28,7 @@ starts with less of the invocation left than one rescue can take at its clients'
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,12 +38,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from engine_result_notifier import step_functions
-from engine_result_notifier.constraints import execution_arn
 from engine_result_notifier.errors import (
     FINAL_ERRORS,
     PASSING_ERRORS,
     IdempotencyStoreUnavailableError,
     RescueFailedError,
+    StateMachineNotSweptError,
+    StepFunctionsAccessDeniedError,
     StepFunctionsUnavailableError,
 )
 from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES
@@ -65,20 +63,25 @@ if TYPE_CHECKING:
 
 SWEEP_KEY_PREFIX = "engine-result-sweep#"
 """The sweep's items in the idempotency table, apart from Powertools' own keys: one per state machine (its
-watermark and horizon) and one per execution examined (``#`` and its redrive count after the ARN)."""
+watermark) and one per execution examined (``#`` and its redrive count after the ARN)."""
 BATCH_GET_MAX_KEYS = 100
 """The most keys one ``BatchGetItem`` takes."""
+BATCH_GET_MAX_ROUNDS = 8
+"""``BatchGetItem`` answers unprocessed keys when throttled: asked again with a growing pause, this many times."""
 NEEDS_A_PERSON = "NEEDS_A_PERSON"
 """What the sweep records for an execution it could not rescue: the log and the alarm name it, and it is not tried
 again (a person uses the operators' ``rescue``)."""
-_RUNNING_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
-REMEMBERED_RUNNING_MAX = 2_000
-"""The most running executions remembered by name (about 100 bytes each, in an item of at most 400 KB); with more,
-the horizon stays at the earliest start among them instead, and listings reach back to it."""
 NAMED_IN_THE_ERROR = 10
 """The executions the run's error names; the log names each of them."""
-CLOCK_MARGIN = timedelta(minutes=5)
-"""How far before its own clock a listing reaches back: Step Functions' start dates and Lambda's clock may differ."""
+CONSISTENCY_MARGIN = timedelta(minutes=15)
+"""How far before its watermark a run lists again: ``ListExecutions`` is eventually consistent, and an execution
+may be listed a while after its stop (and Step Functions' clock and Lambda's may differ)."""
+REMEMBERED_WITHIN_MARGIN_MAX = 1_000
+"""The executions examined within the margin that the memory names (about 100 bytes each, in an item of at most
+400 KB): listed again, they are known without reading their items. With more, their items are read."""
+LEFT_WINDOW_REACH = timedelta(days=7)
+"""How far before the window a run lists to count what left it unexamined (a sweep that could not run, or a backlog
+beyond its budget, for longer than the look-back)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,16 +110,11 @@ class _StateMachinePass:
     state_machine_arn: str
     version: int
     watermark: str
+    """Every execution at or before it in stop order was examined."""
+    recent: frozenset[str]
+    """The executions examined within the margin before the watermark (their items' keys)."""
     candidates: list[ExecutionSummary]
-    """Stopped within the window, old enough, past the watermark: in stop order."""
-    horizon: datetime | None
-    """Where this run's listing stopped (None: it read everything Step Functions keeps)."""
-    running: dict[str, int]
-    """The executions running now, by name: their starts (epoch seconds)."""
-    waiting: list[datetime]
-    """The starts of the executions that stopped but are not examined this run (within the minimum age)."""
-    changed: bool
-    """Whether anything started or stopped since the last run."""
+    """Stopped within the window, old enough, not known to be examined: in stop order."""
     done: list[bool | None] = field(default_factory=list)
     """Per candidate: examined (by any run), not examined, or not known yet (its item not read)."""
 
@@ -147,16 +145,23 @@ class Sweep:
         now = now or datetime.now(UTC)
         passes: list[_StateMachinePass] = []
         needing_a_person: list[str] = []
+        not_swept = 0
         for state_machine_arn in self._settings.engine_state_machine_arns:
             try:
-                passes.append(self._plan(state_machine_arn, now))
+                passes.append(self._plan(state_machine_arn, now, needing_a_person))
             except (StepFunctionsUnavailableError, IdempotencyStoreUnavailableError) as error:
+                not_swept += 1
                 logger.warning(
-                    "State machine not swept this run; the next one retries",
+                    "State machine not swept this run; the next one retries (StateMachinesNotSweptAlarm if it lasts)",
                     state_machine_arn=state_machine_arn,
                     reason=str(error),
                 )
+            except (StateMachineNotSweptError, StepFunctionsAccessDeniedError) as error:
+                not_swept += 1
+                logger.error("State machine cannot be swept; it needs a person", reason=str(error))
+                needing_a_person.append(f"{state_machine_arn} ({type(error).__name__})")
             except Exception as error:  # noqa: BLE001 (one state machine never stops the others: logged, raised at the end)
+                not_swept += 1
                 logger.exception(
                     "State machine cannot be swept; it needs a person", state_machine_arn=state_machine_arn
                 )
@@ -168,13 +173,14 @@ class Sweep:
                 self._remember(sweep_pass, now)
             except IdempotencyStoreUnavailableError as error:
                 logger.warning(
-                    "The sweep's memory of a state machine was not moved; the next run reads its executions' own",
+                    "The sweep's memory of a state machine was not moved; the next run lists again from where it was",
                     state_machine_arn=sweep_pass.state_machine_arn,
                     reason=str(error),
                 )
         metrics.add_metric(name="ExecutionsExamined", unit=MetricUnit.Count, value=examined)
         metrics.add_metric(name="RecordsRescued", unit=MetricUnit.Count, value=rescued)
         metrics.add_metric(name="ExecutionsNeedingAPerson", unit=MetricUnit.Count, value=len(needing_a_person))
+        metrics.add_metric(name="StateMachinesNotSwept", unit=MetricUnit.Count, value=not_swept)
         report = SweepReport(examined, rescued, remaining, len(needing_a_person))
         logger.info(
             "Sweep done",
@@ -182,74 +188,64 @@ class Sweep:
             rescued=rescued,
             remaining=remaining,
             needing_a_person=len(needing_a_person),
+            state_machines_not_swept=not_swept,
         )
         if needing_a_person:
             named = ", ".join(needing_a_person[:NAMED_IN_THE_ERROR])
             more = len(needing_a_person) - NAMED_IN_THE_ERROR
             raise RescueFailedError(
-                f"{len(needing_a_person)} ended execution(s) or state machine(s) could not be rescued and need a "
-                f"person: {named}" + (f" and {more} more (the log names each)" if more > 0 else "")
+                f"{len(needing_a_person)} ended execution(s) or state machine(s) could not be rescued or swept and "
+                f"need a person: {named}" + (f" and {more} more (the log names each)" if more > 0 else "")
             )
         return report
 
     # What to examine.
 
-    def _plan(self, state_machine_arn: str, now: datetime) -> _StateMachinePass:
-        """Read the state machine's memory, and list what started since its horizon and what stopped of the
-        executions it remembers running."""
+    def _plan(self, state_machine_arn: str, now: datetime, needing_a_person: list[str]) -> _StateMachinePass:
+        """Read the state machine's memory, and list what ended failed since a margin before its watermark."""
         item = self._get_item(_state_machine_key(state_machine_arn))
         version = int(item["version"]["N"]) if "version" in item else 0
         watermark = item.get("watermark", {}).get("S", "")
-        horizon = datetime.fromtimestamp(int(item["horizon_ms"]["N"]) / 1000, UTC) if "horizon_ms" in item else None
-        remembered = {name: int(start["N"]) for name, start in item.get("running", {}).get("M", {}).items()}
-        running, stopped, fresh = self._executions(state_machine_arn, horizon, remembered)
+        recent = frozenset(item.get("recent", {}).get("SS", []))
         window_start = now - timedelta(hours=self._settings.sweep_look_back_hours)
         settled_before = now - timedelta(
             minutes=max(self._settings.sweep_min_age_minutes, self._settings.redrive_grace_minutes)
         )  # the safety net may still be at it; with a redrive grace, a person may still redrive it
+        since = window_start  # with no memory: the window; else a margin before the watermark, or further back to
+        if watermark:  # count what left the window unexamined
+            since = max(_stop_of(watermark) - CONSISTENCY_MARGIN, window_start - LEFT_WINDOW_REACH)
+        listed = [
+            execution
+            for status in sorted(FAILED_EXECUTION_STATUSES)
+            for execution in step_functions.ended_executions(self._step_functions, state_machine_arn, status, since)
+        ]
         candidates: list[ExecutionSummary] = []
-        waiting: list[datetime] = []
-        for execution in stopped:
-            if (
-                execution.status not in FAILED_EXECUTION_STATUSES
-                or execution.stop_date is None
-                or execution.stop_date < window_start
-                or _stop_key(execution) <= watermark
-            ):
-                continue  # it succeeded, or it left the window, or it was examined
-            if execution.stop_date > settled_before:
-                waiting.append(execution.start_date)  # the safety net may still be at it
-            else:
-                candidates.append(execution)
+        left_the_window: list[ExecutionSummary] = []
+        for execution in listed:
+            if execution.stop_date is None or execution.stop_date > settled_before or _stop_key(execution) in recent:
+                continue  # still running as listed, or the safety net may still be at it, or examined
+            if _stop_key(execution) <= watermark and execution.stop_date < window_start:
+                continue  # examined, and out of the window
+            (left_the_window if execution.stop_date < window_start else candidates).append(execution)
         candidates.sort(key=_stop_key)
-        changed = fresh or bool(waiting) or running.keys() != remembered.keys()
-        return _StateMachinePass(state_machine_arn, version, watermark, candidates, horizon, running, waiting, changed)
+        self._count_left_the_window(left_the_window, needing_a_person)
+        return _StateMachinePass(state_machine_arn, version, watermark, recent, candidates)
 
-    def _executions(
-        self, state_machine_arn: str, horizon: datetime | None, remembered: dict[str, int]
-    ) -> tuple[dict[str, int], list[ExecutionSummary], bool]:
-        """What runs now (by name: start), what has stopped of the executions that may have stopped since the last
-        run, and whether any started since the last listing. Those are what started since the horizon; what was
-        ever redriven (one redriven and ended failed again between two runs was never seen running); and what the
-        last run saw running: still running, or read one by one."""
-        listed = list(step_functions.list_executions(self._step_functions, state_machine_arn, started_since=horizon))
-        fresh = any(horizon is None or e.start_date > horizon + CLOCK_MARGIN for e in listed)  # beyond the margin
-        by_name = {execution.name: execution for execution in listed}
-        for execution in step_functions.list_executions(self._step_functions, state_machine_arn, redriven_only=True):
-            by_name.setdefault(execution.name, execution)
-        unseen = set(remembered) - set(by_name)
-        if unseen:
-            still = step_functions.list_executions(self._step_functions, state_machine_arn, status="RUNNING")
-            by_name.update((execution.name, execution) for execution in still)
-            for name in sorted(unseen - set(by_name)):
-                described = step_functions.execution_summary(
-                    self._step_functions, execution_arn(state_machine_arn, name)
-                )
-                if described is not None:  # else gone: Step Functions no longer keeps it
-                    by_name[name] = described
-        running = {n: int(e.start_date.timestamp()) for n, e in by_name.items() if e.status in _RUNNING_STATUSES}
-        stopped = [execution for execution in by_name.values() if execution.status not in _RUNNING_STATUSES]
-        return running, stopped, fresh
+    def _count_left_the_window(self, executions: list[ExecutionSummary], needing_a_person: list[str]) -> None:
+        """Executions that stopped before the window and that no run examined: they are not rescued by the sweep
+        any more (their records may have expired); each is logged, and the run fails at its end."""
+        if not executions:
+            return
+        recorded = self._recorded(executions)
+        for execution in executions:
+            if _execution_key(execution) in recorded:
+                continue
+            logger.error(
+                "Execution left the sweep's window unexamined; its record needs a person (make rescue)",
+                execution_arn=execution.execution_arn,
+            )
+            metrics.add_metric(name="ExecutionsLeftUnexamined", unit=MetricUnit.Count, value=1)
+            needing_a_person.append(f"{execution.execution_arn} (left the window unexamined)")
 
     def _examine_in_turn(
         self, passes: Sequence[_StateMachinePass], context: LambdaContext, now: datetime, needing_a_person: list[str]
@@ -298,7 +294,9 @@ class Sweep:
     ) -> str | None:
         """Rescue one execution; its outcome, or None if a later run must examine it again (a passing failure)."""
         try:
-            result = self._rescuer.execution(execution.execution_arn, context, DeliveryPath.SWEEP)
+            result = self._rescuer.execution(
+                execution.execution_arn, context, DeliveryPath.SWEEP, listed=execution.as_listed()
+            )
         except PASSING_ERRORS as error:
             if execution.stop_date is not None and execution.stop_date > now - self._retry_for():
                 logger.warning(
@@ -347,32 +345,30 @@ class Sweep:
     # The memory.
 
     def _remember(self, sweep_pass: _StateMachinePass, now: datetime) -> None:
-        """Move the state machine's watermark past the candidates examined in stop order without a gap, remember
-        what runs, and move its horizon to where the next listing may stop; written only over the version this run
-        read, and not at all when nothing changed."""
+        """Move the state machine's watermark past the candidates examined in stop order without a gap, and name the
+        executions examined within the margin before it; written only over the version this run read, and not at all
+        when nothing was examined."""
         watermark = sweep_pass.watermark
-        for execution, done in zip(sweep_pass.candidates, sweep_pass.done, strict=True):
+        pairs = list(zip(sweep_pass.candidates, sweep_pass.done, strict=True))
+        examined = [_stop_key(execution) for execution, done in pairs if done]
+        for execution, done in pairs:
             if done is not True:
                 break
-            watermark = _stop_key(execution)
-        if watermark == sweep_pass.watermark and not sweep_pass.changed and sweep_pass.horizon is not None:
-            return  # nothing started, stopped or was examined since the last run: the memory holds as it is
-        not_examined = [e.start_date for e in sweep_pass.candidates if _stop_key(e) > watermark]
-        running = sweep_pass.running
-        too_many_running = len(running) > REMEMBERED_RUNNING_MAX
-        holding = [*sweep_pass.waiting, *not_examined]
-        if too_many_running:
-            holding.extend(datetime.fromtimestamp(start, UTC) for start in running.values())
-        # The clock's own now, if a caller (a test) passed a later one: Step Functions' dates are the clock's.
-        horizon = min([min(now, datetime.now(UTC)) - CLOCK_MARGIN, *holding])
+            watermark = max(watermark, _stop_key(execution))
+        if not watermark or (watermark == sweep_pass.watermark and not examined):
+            return  # nothing was examined in order: the memory holds as it is
+        margin_start = _stop_key_of(_stop_of(watermark) - CONSISTENCY_MARGIN, "")
+        recent = sorted(key for key in {*sweep_pass.recent, *examined} if margin_start <= key <= watermark)
+        if watermark == sweep_pass.watermark and frozenset(recent) == sweep_pass.recent:
+            return  # what was examined was known already
         item: dict[str, Any] = {
             **_key(_state_machine_key(sweep_pass.state_machine_arn)),
             "watermark": {"S": watermark},
-            "horizon_ms": {"N": str(int(horizon.timestamp() * 1000))},
-            "running": {"M": {} if too_many_running else {name: {"N": str(start)} for name, start in running.items()}},
             "version": {"N": str(sweep_pass.version + 1)},
             "expiration": {"N": str(int((now + self._window() * 2).timestamp()))},
         }
+        if recent and len(recent) <= REMEMBERED_WITHIN_MARGIN_MAX:
+            item["recent"] = {"SS": recent}
         written = self._put_unless_taken(
             item,
             "attribute_not_exists(version) OR version = :read",  # 0.2.0's item had no version
@@ -432,14 +428,20 @@ class Sweep:
             self._settings.idempotency_table_name: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "id"}
         }
         try:
-            while request:
+            for round_ in range(BATCH_GET_MAX_ROUNDS):
+                if round_:
+                    time.sleep(min(0.05 * 2**round_, 2.0))  # throttled: DynamoDB answered some keys unprocessed
                 answer = self._dynamodb.batch_get_item(RequestItems=request)
                 responses = answer.get("Responses", {}).get(self._settings.idempotency_table_name, [])
                 found.update(item["id"]["S"] for item in responses)
                 request = dict(answer.get("UnprocessedKeys") or {})
+                if not request:
+                    return found
         except (ClientError, BotoCoreError) as error:
             raise _unavailable("read", error) from error
-        return found
+        raise IdempotencyStoreUnavailableError(
+            f"the sweep's memory could not be read: keys still unprocessed after {BATCH_GET_MAX_ROUNDS} rounds"
+        )
 
     def _get_item(self, key: str) -> dict[str, Any]:
         try:
@@ -457,7 +459,17 @@ class Sweep:
 def _stop_key(execution: ExecutionSummary) -> str:
     """An execution's place in stop order: its stop (epoch milliseconds, fixed width), its ARN, its redrive count."""
     stop = execution.stop_date or datetime.max.replace(tzinfo=UTC)
-    return f"{int(stop.timestamp() * 1000):015d}#{execution.execution_arn}#{execution.redrive_count}"
+    return f"{_stop_key_of(stop, execution.execution_arn)}#{execution.redrive_count}"
+
+
+def _stop_key_of(moment: datetime, execution_arn: str) -> str:
+    """A place in stop order: a moment, and an execution's ARN (``""``: before every execution of that moment)."""
+    return f"{int(moment.timestamp() * 1000):015d}#{execution_arn}"
+
+
+def _stop_of(key: str) -> datetime:
+    """The moment of a place in stop order."""
+    return datetime.fromtimestamp(int(key.split("#", 1)[0]) / 1000, UTC)
 
 
 def _state_machine_key(state_machine_arn: str) -> str:

@@ -66,7 +66,15 @@ def ended_failed(stubbed: Stubber, redrive_count: int) -> None:
         {"timestamp": WHEN, "type": "ExecutionAborted", "id": 2, "previousEventId": 1},
     ]
     if redrive_count:
-        events.append({"timestamp": WHEN, "type": "ExecutionRedriven", "id": 3, "previousEventId": 2})
+        events.append(
+            {
+                "timestamp": WHEN,
+                "type": "ExecutionRedriven",
+                "id": 3,
+                "previousEventId": 2,
+                "executionRedrivenEventDetails": {"redriveCount": redrive_count},
+            }
+        )
     events.append({"timestamp": WHEN, "type": "ExecutionTimedOut", "id": len(events) + 1, "previousEventId": 2})
     stubbed.add_response("get_execution_history", {"events": list(reversed(events))})
 

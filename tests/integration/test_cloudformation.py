@@ -144,8 +144,8 @@ def test_the_safety_nets_rule_name_fits_eventbridges_limit_for_the_longest_stack
     ("parameters", "created"),
     [
         ({}, 19),
-        (ENGINE, 26),
-        ({**ENGINE, "CreateDashboard": "false"}, 25),
+        (ENGINE, 27),
+        ({**ENGINE, "CreateDashboard": "false"}, 26),
     ],
 )
 def test_the_stack_creates_these_many_resources(parameters: dict[str, str], created: int) -> None:

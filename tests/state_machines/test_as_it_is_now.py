@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from engine_result_notifier import step_functions
-from engine_result_notifier.errors import NotificationConflictError
+from engine_result_notifier.errors import NotificationConflictError, StaleExecutionReadError
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.step_functions import status_change_event
 from tests.conftest import LambdaContainer, invoke, lambda_container
@@ -102,16 +102,19 @@ def test_a_status_change_of_another_region_or_account_is_ignored_without_a_call_
     assert (result.outcome, scene.service_catalog.accepted, sent) == ("IGNORED", [], [])
 
 
-def test_a_late_failed_status_change_of_an_execution_running_again_makes_no_call(scene: Scene) -> None:
-    # Given an execution that is running (as after a redrive), and a FAILED status change of it arriving late
+def test_a_failed_status_change_of_an_execution_described_running_in_the_same_attempt_is_read_again(
+    scene: Scene,
+) -> None:
+    # Given an execution described RUNNING, not redriven since, and a FAILED status change of that attempt (what an
+    # eventually consistent describe shows a moment after the stop)
     with scene.interpreter.hold(f"{ENGINE_FUNCTION_PREFIX}run-command") as held:
         execution_arn = start_workflow(scene, "PROVISION_PRODUCT")
         held.wait_until_invoked()
         running = scene.interpreter.client.describe_execution(executionArn=execution_arn)
-        late = status_change_event(as_it_failed(running))
-        # When it reaches the safety net, Then nothing is sent: the execution reads RUNNING now
-        result = invoke(scene.lambdas, late)
-        assert (result["outcome"], result["executionStatus"]) == ("REDRIVEN", "RUNNING")
+        change = status_change_event(as_it_failed(running))
+        # When it reaches the safety net, Then nothing is sent, and the error is one Lambda's retries take again
+        with pytest.raises(StaleExecutionReadError):
+            invoke(scene.lambdas, change)
         assert scene.service_catalog.accepted == []
         scene.interpreter.client.stop_execution(executionArn=execution_arn)
         scene.interpreter.keep_late_results_out(execution_arn)

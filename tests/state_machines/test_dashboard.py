@@ -17,6 +17,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,11 @@ from engine_result_notifier.errors import (
     InvalidEventError,
     NotificationConflictError,
     NotificationRejectedError,
+    RescueFailedError,
     ServiceCatalogUnavailableError,
     StepFunctionsUnavailableError,
 )
+from engine_result_notifier.observability import metrics
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
 from local_aws.step_functions import StepFunctionsInterpreter, status_change_event
@@ -161,6 +164,29 @@ def a_sweep_that_rescues_a_record(scene: Scene) -> None:
     assert report["rescued"] == 1
 
 
+def a_sweep_that_finds_an_execution_left_the_window_unexamined(scene: Scene) -> None:
+    # A sweep that last examined something a day before this execution stopped, running after the execution left
+    # its look-back window (the sweep could not run for that long)
+    execution = lost_status_change(scene)
+    sweep = sweep_over(scene)
+    state_machine = execution["stateMachineArn"]
+    long_before = int((execution["stopDate"] - timedelta(days=1)).timestamp() * 1000)
+    scene.lambdas.dynamodb_client.put_item(
+        TableName=TABLE_NAME,
+        Item={
+            "id": {"S": f"engine-result-sweep#{state_machine}"},
+            "watermark": {"S": f"{long_before:015d}#"},
+            "version": {"N": "7"},
+        },
+    )
+    too_late = execution["stopDate"] + timedelta(hours=scene.lambdas.settings.sweep_look_back_hours + 1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scene.lambdas.module("SweepFunction"), "sweep", sweep)
+        with pytest.raises(RescueFailedError, match="left the window unexamined"):
+            sweep.run(LocalLambdaContext(timeout_seconds=900), now=too_late)
+    metrics.flush_metrics()
+
+
 def a_foreign_execution(scene: Scene) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ENGINE_STATE_MACHINE_ARNS", EVERY_WIDGET["EngineStateMachineArns"])
@@ -199,6 +225,7 @@ SCENARIOS: list[Callable[[Scene], None]] = [
     step_functions_unavailable,
     a_record_the_engine_notified,
     a_sweep_that_rescues_a_record,
+    a_sweep_that_finds_an_execution_left_the_window_unexamined,
     a_record_left_to_the_sweep_for_a_redrive,
 ]
 

@@ -89,11 +89,11 @@ def test_a_second_sweep_makes_no_call_and_reads_no_execution_again(
     requests_sent.clear()
     # When the next run finds nothing new
     report = sweep.run(LocalLambdaContext(timeout_seconds=900), now=after_the_minimum_age())
-    # Then it made no call and read no execution: per state machine, its memory and two list pages (what started
-    # since the last run, what was ever redriven)
+    # Then it made no call and read no execution: per state machine, its memory and a list page per ended status
+    # (FAILED, TIMED_OUT, ABORTED)
     assert len(scene.service_catalog.requests) == calls_before
     assert report.to_response() == {"examined": 0, "rescued": 0, "remaining": 0, "needingAPerson": 0}
-    assert sorted(requests_sent) == sorted(["GetItem"] * 2 + ["ListExecutions"] * 4)
+    assert sorted(requests_sent) == sorted(["GetItem"] * 2 + ["ListExecutions"] * 6)
 
 
 def test_a_record_the_state_machine_notified_is_never_touched(
@@ -260,10 +260,10 @@ def test_an_unexpected_error_at_one_execution_stops_no_other_is_alarmed_and_is_n
     rescuer = scene.lambdas.module("SweepFunction").rescuer
     rescue_execution = rescuer.execution
 
-    def breaks_on_the_first(execution_arn: str, context: Any, path: Any) -> Any:
+    def breaks_on_the_first(execution_arn: str, context: Any, path: Any, listed: Any = None) -> Any:
         if execution_arn == broken["executionArn"]:
             raise KeyError("something nobody foresaw")
-        return rescue_execution(execution_arn, context, path)
+        return rescue_execution(execution_arn, context, path, listed)
 
     monkeypatch.setattr(rescuer, "execution", breaks_on_the_first)
     # When the sweep runs, Then the other is rescued and the run fails naming the broken one (the errors alarm)

@@ -137,3 +137,20 @@ def test_a_failure_that_cannot_make_a_valid_request_raises_the_named_error_inste
     workflow = WorkflowPayload(workflow_token=SAMPLE_TOKEN, record_id="r" * 101, operation=Operation.PROVISION_PRODUCT)
     with pytest.raises(InvalidEventError, match="RecordId: must be 1 to 100 characters long"):
         decide(CHANGE, workflow, None, SensitiveOutputs.REDACT)
+
+
+def test_a_notify_task_whose_payload_names_another_operation_is_refused_and_failed_is_sent_for_the_executions() -> None:
+    # Given the last notify task, failed for a passing reason, aimed at the generic entry point with a payload naming
+    # another operation than the execution's input (UPDATE_PROVISIONED_PRODUCT)
+    provision = NotifyAttempt(
+        function_name="stack-notify",
+        entry_operation=None,
+        payload={**SUCCESS, "operation": "PROVISION_PRODUCT"},
+        outcome=TaskOutcome.FAILED,
+        error=EngineError(error="ServiceCatalogUnavailableError", cause=""),
+    )
+    # When the rescue decides, Then it does not resend it: FAILED for the execution's own operation, saying why
+    rescue = rescue_of(provision)
+    assert (rescue.request.operation, rescue.request.status) == (Operation.UPDATE_PROVISIONED_PRODUCT, Status.FAILED)
+    assert "PROVISION_PRODUCT, not this execution's UPDATE_PROVISIONED_PRODUCT" in rescue.request.failure_reason
+    assert rescue.finding == "its notify task's event is invalid"
