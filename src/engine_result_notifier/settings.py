@@ -20,8 +20,14 @@ class SensitiveOutputs(StrEnum):
     """Not sent at all."""
 
 
-DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 14 * 24 * 3600
-"""Fourteen days: a delivery redriven from the dead-letter queue within its retention is still a duplicate."""
+REDRIVE_DAYS = 14
+"""How long after it ended failed Step Functions lets an execution be redriven."""
+DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 30 * 24 * 3600
+"""Thirty days: longer than Step Functions' redrive window (14 days after a stop), with 16 days more for a redriven
+attempt to end, so that its end finds the record; and longer than the dead-letter queue keeps a message (14 days),
+so that a delivery replayed from it is still a duplicate."""
+MIN_IDEMPOTENCY_EXPIRES_AFTER_SECONDS = (REDRIVE_DAYS + 1) * 24 * 3600
+"""A record must outlive the redrive window, with a day for a redriven attempt at the least."""
 DEFAULT_SERVICE_CATALOG_MAX_ATTEMPTS = 4
 DEFAULT_SWEEP_LOOK_BACK_HOURS = 48
 """Longer than EventBridge's own retries of a delivery to Lambda (24 hours); shorter than the idempotency records
@@ -30,8 +36,6 @@ DEFAULT_SWEEP_MIN_AGE_MINUTES = 10
 """Longer than the safety net's own attempts at a status change: Lambda retries a function error twice, about one
 and two minutes after the first attempt; the rest is margin for delivery and the attempts themselves."""
 DEFAULT_SWEEP_MAX_EXECUTIONS = 50
-REDRIVE_DAYS = 14
-"""How long after it ended failed Step Functions lets an execution be redriven."""
 _FUNCTION_NAME_MAX_LENGTH = 64
 
 
@@ -99,7 +103,7 @@ class Settings:
                 environ,
                 "IDEMPOTENCY_EXPIRES_AFTER_SECONDS",
                 DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS,
-                60,
+                MIN_IDEMPOTENCY_EXPIRES_AFTER_SECONDS,
                 366 * 24 * 3600,
             ),
             service_catalog_max_attempts=_integer(

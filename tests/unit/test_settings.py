@@ -33,7 +33,7 @@ def test_every_setting_is_read() -> None:
         {
             **REQUIRED,
             "SENSITIVE_OUTPUTS": "OMIT",
-            "IDEMPOTENCY_EXPIRES_AFTER_SECONDS": "90000",
+            "IDEMPOTENCY_EXPIRES_AFTER_SECONDS": "1900000",
             "SERVICE_CATALOG_MAX_ATTEMPTS": "2",
             "ENGINE_STATE_MACHINE_ARNS": f"{STATE_MACHINE}, {STATE_MACHINE}2",
             "SWEEP_LOOK_BACK_HOURS": "24",
@@ -47,7 +47,7 @@ def test_every_setting_is_read() -> None:
         "table",
         ENTRY_POINTS,
         SensitiveOutputs.OMIT,
-        90000,
+        1900000,
         2,
         (STATE_MACHINE, f"{STATE_MACHINE}2"),
         24,
@@ -91,9 +91,23 @@ def test_bad_setting_fails_naming_its_variable(environ: dict[str, str], variable
 
 def test_a_look_back_as_long_as_the_idempotency_records_live_is_refused_naming_both() -> None:
     with pytest.raises(InvalidSettingError) as refused:
-        Settings.from_environ({**REQUIRED, "SWEEP_LOOK_BACK_HOURS": "24", "IDEMPOTENCY_EXPIRES_AFTER_SECONDS": "86400"})
-    assert "SWEEP_LOOK_BACK_HOURS (24 hours)" in str(refused.value)
-    assert "IDEMPOTENCY_EXPIRES_AFTER_SECONDS (86400 s)" in str(refused.value)
+        Settings.from_environ(
+            {**REQUIRED, "SWEEP_LOOK_BACK_HOURS": "400", "IDEMPOTENCY_EXPIRES_AFTER_SECONDS": "1296000"}
+        )
+    assert "SWEEP_LOOK_BACK_HOURS (400 hours)" in str(refused.value)
+    assert "IDEMPOTENCY_EXPIRES_AFTER_SECONDS (1296000 s)" in str(refused.value)
+
+
+@pytest.mark.parametrize("seconds", ["1209600", str(15 * 24 * 3600 - 1)])
+def test_records_that_would_not_outlive_the_redrive_window_are_refused(seconds: str) -> None:
+    # A redriven attempt that ends after its record expired would be claimed afresh and notified a second time
+    with pytest.raises(InvalidSettingError, match="IDEMPOTENCY_EXPIRES_AFTER_SECONDS"):
+        Settings.from_environ({**REQUIRED, "IDEMPOTENCY_EXPIRES_AFTER_SECONDS": seconds})
+
+
+def test_records_live_longer_than_the_redrive_window_and_a_redriven_attempt_by_default() -> None:
+    settings = Settings.from_environ(REQUIRED)
+    assert settings.idempotency_expires_after_seconds == 30 * 24 * 3600
 
 
 def test_a_minimum_age_as_long_as_the_look_back_is_refused_naming_both() -> None:
