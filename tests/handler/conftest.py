@@ -8,11 +8,22 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from botocore.stub import Stubber
 
 from engine_result_notifier.observability import logger
-from tests.conftest import SAMPLE_TOKEN, LocalFunctions
+from tests.conftest import SAMPLE_TOKEN, LambdaContainer, LocalFunctions, lambda_container
+
+
+@pytest.fixture
+def step_functions(local_services: LocalFunctions) -> Iterator[tuple[Stubber, LambdaContainer]]:
+    """Step Functions stubbed on a client of its own, and a container whose rescue reads through it; every queued
+    response must be used."""
+    client = boto3.client("stepfunctions", region_name="us-east-1")
+    with Stubber(client) as stubbed:
+        yield stubbed, lambda_container(step_functions_client=client)
+        stubbed.assert_no_pending_responses()
 
 
 @pytest.fixture

@@ -8,30 +8,20 @@ shapes of its model; the notification goes to the local Service Catalog."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
 from engine_result_notifier.errors import PASSING_ERRORS, StaleExecutionReadError
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
-from tests.conftest import LambdaContainer, LocalFunctions, lambda_container, load_event
+from tests.conftest import LambdaContainer, load_event
 
 EVENT = load_event("execution-failed.json")
 DETAIL = EVENT["detail"]
 STOPPED = datetime.fromtimestamp(DETAIL["stopDate"] / 1000, UTC)
-
-
-@pytest.fixture
-def step_functions(local_services: LocalFunctions) -> Iterator[tuple[Stubber, LambdaContainer]]:
-    client = boto3.client("stepfunctions", region_name="us-east-1")
-    with Stubber(client) as stubbed:
-        yield stubbed, lambda_container(step_functions_client=client)
-        stubbed.assert_no_pending_responses()
 
 
 def described(status: str, redrive_count: int = 0, **more: Any) -> dict[str, Any]:

@@ -9,31 +9,20 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
-import pytest
 from botocore.stub import Stubber
 
 from engine_result_notifier.models import Operation
 from engine_result_notifier.observability import metrics
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
-from tests.conftest import LambdaContainer, LocalFunctions, lambda_container, load_event
+from tests.conftest import LambdaContainer, load_event
 
 EVENT = load_event("execution-failed.json")
 DETAIL = EVENT["detail"]
 WHEN = datetime(2026, 11, 20, 10, 15, tzinfo=UTC)
-
-
-@pytest.fixture
-def step_functions(local_services: LocalFunctions) -> Iterator[tuple[Stubber, LambdaContainer]]:
-    client = boto3.client("stepfunctions", region_name="us-east-1")
-    with Stubber(client) as stubbed:
-        yield stubbed, lambda_container(step_functions_client=client)
-        stubbed.assert_no_pending_responses()
 
 
 def notified_as_succeeded(container: LambdaContainer) -> None:
