@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -38,6 +39,10 @@ TOKEN_LEFT_OUT = "<workflow token>"  # noqa: S105 (a placeholder, not a secret)
 SECRET_MIN_LENGTH = 4
 """Known secrets shorter than this are not searched for: they cannot be told apart from ordinary text."""
 
+TOKEN_PIECE_LENGTH = 12
+"""A piece of the workflow token this long, anywhere in a failure reason, is the token quoted: engines also quote it
+cut off, or escaped as JSON or a URL writes it, and such a piece goes as the whole token does."""
+
 Secrets = Mapping[str, str]
 """Texts that must never appear in a failure reason, each with what stands in its place."""
 
@@ -49,6 +54,11 @@ _JSON_START = re.compile(r'(?:\[\s*)?\{\s*"(?:[^"\\]|\\.)*"\s*:')
 _MAX_NOT_JSON = 256
 """Candidates that turn out not to be JSON before the rest of a text is left out (each costs a parse attempt)."""
 _JSON_DECODER = json.JSONDecoder()
+_TOKEN_TEXT = re.compile(r"(?:[0-9A-Za-z+/=]|\\/|\\u00(?:2[bBfF]|3[dD])|%(?:2[bBfF]|3[dD]))+")
+"""A run of the workflow token's alphabet (``[0-9A-Za-z+/=]``) as text, JSON (``\\/``, ``\\u003d``) or a URL
+(``%2F``) writes it."""
+_TOKEN_ESCAPE = re.compile(r"\\/|\\u00(?:2[bBfF]|3[dD])|%(?:2[bBfF]|3[dD])")
+_UNESCAPED = {"\\/": "/", "\\u002b": "+", "\\u002f": "/", "\\u003d": "=", "%2b": "+", "%2f": "/", "%3d": "="}
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
 
 _DEFAULT_REASONS = {
@@ -243,7 +253,34 @@ def leave_out_secrets(text: str, secrets: Secrets) -> str:
     if not secrets:
         return text
     pattern = re.compile("|".join(re.escape(secret) for secret in sorted(secrets, key=len, reverse=True)))
-    return pattern.sub(lambda found: secrets[found.group(0)], text)
+    text = pattern.sub(lambda found: secrets[found.group(0)], text)
+    for secret, replacement in secrets.items():
+        if replacement == TOKEN_LEFT_OUT and "\\" not in secret:
+            text = _leave_out_token_pieces(text, secret)
+    return text
+
+
+def _leave_out_token_pieces(text: str, workflow_token: str) -> str:
+    """The text with every run of the token's alphabet that holds a piece of the token (``TOKEN_PIECE_LENGTH`` long,
+    once unescaped) left out whole: the token cut off, or escaped, is as secret as the token."""
+    pieces = _token_pieces(workflow_token)
+    if not pieces:
+        return text
+
+    def left_out(found: re.Match[str]) -> str:
+        run = _TOKEN_ESCAPE.sub(lambda escape: _UNESCAPED[escape.group(0).lower()], found.group(0))
+        quoted = any(run[at : at + TOKEN_PIECE_LENGTH] in pieces for at in range(len(run) - TOKEN_PIECE_LENGTH + 1))
+        return TOKEN_LEFT_OUT if quoted else found.group(0)
+
+    return _TOKEN_TEXT.sub(left_out, text)
+
+
+@functools.lru_cache(maxsize=4)
+def _token_pieces(workflow_token: str) -> frozenset[str]:
+    """Every piece of the token ``TOKEN_PIECE_LENGTH`` long (none for a shorter token: it is searched for whole)."""
+    return frozenset(
+        workflow_token[at : at + TOKEN_PIECE_LENGTH] for at in range(len(workflow_token) - TOKEN_PIECE_LENGTH + 1)
+    )
 
 
 def _leave_out_json(text: str) -> str:

@@ -401,6 +401,27 @@ def test_workflow_token_quoted_anywhere_is_replaced_in_both_json_forms() -> None
     assert reason == f"denied for {TOKEN_LEFT_OUT}; body was {TOKEN_LEFT_OUT}"
 
 
+@pytest.mark.parametrize(
+    ("quoted", "how"),
+    [
+        ("QVFJQ0FI/aGZsY3pZ", "cut off at its end"),
+        ("aGZsY3pZ+cnB2bjF=", "cut off at its start"),
+        ("QVFJQ0FI\\u002faGZsY3pZ\\u002bcnB2bjF\\u003d", "escaped as JSON escapes any character"),
+        ("QVFJQ0FI%2FaGZsY3pZ%2BcnB2bjF%3D", "escaped as a URL escapes it"),
+    ],
+)
+def test_a_piece_of_the_workflow_token_is_left_out_however_it_is_quoted(quoted: str, how: str) -> None:
+    token = "QVFJQ0FI/aGZsY3pZ+cnB2bjF="
+    reason = request_for(completion(token=token, error="E", errorMessage=f"denied for {quoted}: retry")).failure_reason
+    assert reason == f"denied for {TOKEN_LEFT_OUT}: retry", how
+
+
+def test_a_run_of_text_that_shares_less_than_a_piece_with_the_token_is_kept() -> None:
+    token = "QVFJQ0FI/aGZsY3pZ+cnB2bjF="
+    text = f"denied for QVFJQ0FI{'x' * 20}; region us-east-1"
+    assert leave_out_secrets(text, known_secrets(token)) == text
+
+
 def test_token_in_a_lambda_errors_message_is_replaced() -> None:
     cause = json.dumps({"errorType": "ApplyError", "errorMessage": f"bad token {SAMPLE_TOKEN}", "stackTrace": []})
     assert request_for(completion(errorInfo={"Error": "ApplyError", "Cause": cause})).failure_reason == (
