@@ -4,7 +4,8 @@ moto's interpreter runs executions for real, but thousands of them take minutes.
 executions as ``ListExecutions`` and ``DescribeExecution`` describe them and answers those two calls as the
 service documents them (``local_aws.listing``: newest first, running executions by start or redrive, the others by
 stop; filters on the current status; pages and their tokens); ``ExecutionDoesNotExist`` for an ARN it does not
-hold, ``StateMachineDoesNotExist`` for a state machine it was not told of. It counts the requests it answers, by
+hold, ``StateMachineDoesNotExist`` for a state machine it was not told of, ``StateMachineTypeNotSupported`` for
+an Express one. It counts the requests it answers, by
 operation.
 """
 
@@ -40,6 +41,8 @@ class ManyExecutions:
     executions: dict[str, Execution] = field(default_factory=dict)
     state_machines: set[str] = field(default_factory=set)
     """State machines that exist without an execution (one with an execution exists too)."""
+    express_state_machines: set[str] = field(default_factory=set)
+    """Express state machines: ``ListExecutions`` is "not supported by EXPRESS state machines"."""
     requests: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def add(self, execution: Execution) -> None:
@@ -48,6 +51,8 @@ class ManyExecutions:
     def list_executions(self, **parameters: Any) -> dict[str, Any]:
         self.requests["ListExecutions"] += 1
         machine = parameters["stateMachineArn"]
+        if machine in self.express_state_machines:
+            raise _error("StateMachineTypeNotSupported", "This API action is not supported by EXPRESS state machines.")
         held = [_listed(e) for e in self.executions.values() if e.state_machine_arn == machine]
         if not held and machine not in self.state_machines:
             raise _error("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{machine}'")

@@ -246,6 +246,7 @@ class Sweep:
             )
             metrics.add_metric(name="ExecutionsLeftUnexamined", unit=MetricUnit.Count, value=1)
             needing_a_person.append(f"{execution.execution_arn} (left the window unexamined)")
+            self._recorded_now(execution, NEEDS_A_PERSON)  # counted once: the next runs do not count it again
 
     def _examine_in_turn(
         self, passes: Sequence[_StateMachinePass], context: LambdaContext, now: datetime, needing_a_person: list[str]
@@ -422,6 +423,13 @@ class Sweep:
 
     def _recorded(self, executions: Sequence[ExecutionSummary]) -> set[str]:
         """The keys of these executions' items that exist: those examined by some run."""
+        found: set[str] = set()
+        for start in range(0, len(executions), BATCH_GET_MAX_KEYS):
+            found |= self._recorded_batch(executions[start : start + BATCH_GET_MAX_KEYS])
+        return found
+
+    def _recorded_batch(self, executions: Sequence[ExecutionSummary]) -> set[str]:
+        """``_recorded`` for as many executions as one ``BatchGetItem`` reads (``BATCH_GET_MAX_KEYS``)."""
         keys = [_key(_execution_key(execution)) for execution in executions]
         found: set[str] = set()
         request: dict[str, Any] = {

@@ -8,8 +8,11 @@ tests/state_machines)."""
 from __future__ import annotations
 
 import collections
+import contextlib
+import io
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,9 +20,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from engine_result_notifier.errors import RescueFailedError
 from engine_result_notifier.models import NotifyResult
-from engine_result_notifier.observability import logger
-from engine_result_notifier.settings import EntryPoints, Settings
+from engine_result_notifier.observability import logger, metrics
+from engine_result_notifier.settings import DEFAULT_SWEEP_LOOK_BACK_HOURS, EntryPoints, Settings
 from engine_result_notifier.sweep import Sweep
 from local_aws import dynamodb as local_dynamodb
 from local_aws.executions import Execution, ManyExecutions
@@ -200,3 +204,77 @@ def test_an_execution_that_ended_between_two_runs_is_examined_whatever_ended_aft
     for minutes in (30, 45):
         sweep.run(LocalLambdaContext(timeout_seconds=900), now=NOW + timedelta(minutes=minutes))
     assert sorted(arn.rsplit(":", 1)[1] for arn in rescue.rescued) == ["E", "F", "L"]
+
+
+def test_executions_that_left_the_window_unexamined_are_each_counted_once_however_many(
+    dynamodb: tuple[Any, collections.Counter[str]],
+) -> None:
+    # Given a sweep that ran, then did not run for longer than its look-back while 150 executions failed (more than
+    # one BatchGetItem reads)
+    step_functions = engine(ended=10)
+    sweep, rescue = sweep_of(step_functions, dynamodb[0])
+    sweep.run(LocalLambdaContext(timeout_seconds=900), now=NOW)
+    for number in range(150):
+        stopped = NOW + timedelta(minutes=1, seconds=number * 30)
+        add(step_functions, STATE_MACHINE, f"unswept-{number}", "FAILED", stopped - timedelta(minutes=5), stopped)
+    later = NOW + timedelta(hours=DEFAULT_SWEEP_LOOK_BACK_HOURS + 12)
+    # When the sweep runs again, then once more
+    with pytest.raises(RescueFailedError, match="150 ended execution"):
+        sweep.run(LocalLambdaContext(timeout_seconds=900), now=later)
+    again = sweep.run(LocalLambdaContext(timeout_seconds=900), now=later + timedelta(minutes=15))
+    # Then each is counted (and alarmed) once, none is rescued by the sweep, and the next run is at rest
+    assert again.examined == again.needing_a_person == 0
+    assert not [arn for arn in rescue.rescued if "unswept" in arn]
+
+
+def test_a_missing_and_an_express_state_machine_fail_the_run_each_named_and_counted_the_others_swept(
+    dynamodb: tuple[Any, collections.Counter[str]],
+) -> None:
+    # Given the engine's state machine, one that does not exist (a typo, or deleted), and an Express one
+    step_functions = engine(ended=3)
+    missing = STATE_MACHINE.replace("Manage", "Mange")
+    express = STATE_MACHINE.replace("Manage", "Express")
+    step_functions.express_state_machines.add(express)
+    sweep, rescue = sweep_of(step_functions, dynamodb[0])
+    sweep = Sweep(
+        replace(sweep._settings, engine_state_machine_arns=(missing, STATE_MACHINE, express)),  # noqa: SLF001
+        rescue,  # type: ignore[arg-type]
+        step_functions,  # type: ignore[arg-type]
+        dynamodb[0],
+    )
+    # When the sweep runs
+    with pytest.raises(RescueFailedError) as failed, logged() as log, metrics_of_the_run() as counted:
+        sweep.run(LocalLambdaContext(timeout_seconds=900), now=NOW)
+    # Then the engine's failed executions are rescued, and the run fails (SweepErrorsAlarm) naming the other two
+    assert len(rescue.rescued) == 3
+    assert f"{missing} (StateMachineNotSweptError)" in str(failed.value)
+    assert f"{express} (StateMachineNotSweptError)" in str(failed.value)
+    # And the log says what to do for each, and the run counts both as StateMachinesNotSwept
+    reasons = [json.loads(line).get("reason", "") for line in log.getvalue().splitlines()]
+    assert any("does not exist (StateMachineDoesNotExist): correct EngineStateMachineArns" in r for r in reasons)
+    assert any("is an Express state machine (StateMachineTypeNotSupported)" in r for r in reasons)
+    assert counted["StateMachinesNotSwept"] == [2.0]
+
+
+@contextlib.contextmanager
+def logged() -> Iterator[io.StringIO]:
+    """What the logger writes (at ERROR, as ``quiet_logs`` leaves it)."""
+    buffer = io.StringIO()
+    handler: Any = logger.registered_handler
+    previous = handler.setStream(buffer)
+    try:
+        yield buffer
+    finally:
+        handler.setStream(previous)
+
+
+@contextlib.contextmanager
+def metrics_of_the_run() -> Iterator[dict[str, Any]]:
+    """The metrics a run adds, as its invocation would flush them."""
+    counted: dict[str, Any] = {}
+    metrics.clear_metrics()
+    try:
+        yield counted
+    finally:
+        counted.update({name: metric["Value"] for name, metric in metrics.metric_set.items()})
+        metrics.clear_metrics()
