@@ -236,6 +236,8 @@ def replay_dead_letters(
         with contextlib.suppress(DeadLetterReceiptExpiredError):  # visible again already
             queue.release(message)
     print(f"{number} message(s) read from {queue_url}.")
+    if queue.budget_spent:
+        print(f"Stopped after {number} messages (a replay's budget): replay again for the rest.")
     if not send:
         print(f"Dry run: nothing was delivered and no message was deleted. Deliver them with {send_hint}.")
     return _REFUSED if failures else _DELIVERED

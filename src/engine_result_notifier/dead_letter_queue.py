@@ -26,6 +26,8 @@ VISIBILITY_TIMEOUT_SECONDS = BATCH_SIZE * DELIVERY_SECONDS
 LONG_POLL_SECONDS = 1
 """Long polling: every SQS server is asked, so a small queue that holds messages never answers "none"
 (short polling asks a sample of them, and may)."""
+MESSAGES_PER_REPLAY = 10_000
+"""A replay's budget: the most messages it reads; what is left waits for the next replay, and the replay says so."""
 _EXPIRED_RECEIPT_CODES = frozenset({"ReceiptHandleIsInvalid", "MessageNotInflight", "InvalidParameterValue"})
 
 
@@ -40,45 +42,73 @@ class DeadLetterQueue:
     def __init__(self, queue_url: str, sqs_client: SQSClient) -> None:
         self._url = queue_url
         self._sqs = sqs_client
+        self._receipts: dict[str, str] = {}
+        """Each message received, by id: the receipt of its latest receive (the only one SQS still takes)."""
+        self._done: set[str] = set()
+        """Messages deleted or released (or tried): one that comes back is made visible again when the reading ends."""
+        self.budget_spent = False
+        """The last ``batches`` stopped at its budget: messages may be left in the queue."""
 
-    def batches(self) -> Iterator[Sequence[Mapping[str, Any]]]:
-        """The messages now in the queue, a batch at a time, each received once and hidden while it is worked on;
-        until a receive brings none not seen already."""
-        seen: set[str] = set()
-        while True:
-            try:
-                batch = self._sqs.receive_message(
-                    QueueUrl=self._url,
-                    MaxNumberOfMessages=BATCH_SIZE,
-                    VisibilityTimeout=VISIBILITY_TIMEOUT_SECONDS,
-                    WaitTimeSeconds=LONG_POLL_SECONDS,
-                ).get("Messages", [])
-            except (ClientError, BotoCoreError) as error:
-                why = _why(error)
-                raise DeadLetterQueueUnavailableError(f"the dead-letter queue could not be read ({why})") from error
-            fresh = [message for message in batch if message["MessageId"] not in seen]
-            for message in batch:
-                if message["MessageId"] in seen:  # back already (a receipt expired): this receive hid it again
-                    with contextlib.suppress(DeadLetterReceiptExpiredError):
-                        self.release(message)
-            if not fresh:
-                return
-            seen.update(message["MessageId"] for message in fresh)
-            yield fresh
+    def batches(self, budget: int = MESSAGES_PER_REPLAY) -> Iterator[Sequence[Mapping[str, Any]]]:
+        """The messages in the queue, a batch at a time, each given once and hidden while it is worked on; until a
+        receive brings none (the queue holds nothing visible), or ``budget`` messages were given. A message given
+        already that comes back (its receipt expired) is hidden again under its new receipt, and the receiving goes
+        on: the messages after it are read too. One that came back after it was deleted or released is made
+        visible again once the reading ends."""
+        self.budget_spent = False
+        given = 0
+        back_after_done: dict[str, Mapping[str, Any]] = {}
+        try:
+            for _ in range(2 * budget // BATCH_SIZE + 2):  # receives that bring back only messages given count too
+                if given >= budget:
+                    break
+                batch = self._receive()
+                if not batch:
+                    return
+                fresh = [message for message in batch if message["MessageId"] not in self._receipts]
+                for message in batch:
+                    self._receipts[message["MessageId"]] = message["ReceiptHandle"]
+                    if message["MessageId"] in self._done:
+                        back_after_done[message["MessageId"]] = message
+                if fresh:
+                    given += len(fresh)
+                    yield fresh
+            self.budget_spent = True
+        finally:
+            for message in back_after_done.values():
+                with contextlib.suppress(DeadLetterReceiptExpiredError):
+                    self.release(message)
+
+    def _receive(self) -> Sequence[Mapping[str, Any]]:
+        try:
+            messages: Sequence[Mapping[str, Any]] = self._sqs.receive_message(
+                QueueUrl=self._url,
+                MaxNumberOfMessages=BATCH_SIZE,
+                VisibilityTimeout=VISIBILITY_TIMEOUT_SECONDS,
+                WaitTimeSeconds=LONG_POLL_SECONDS,
+            ).get("Messages", [])
+        except (ClientError, BotoCoreError) as error:
+            raise DeadLetterQueueUnavailableError(f"the dead-letter queue could not be read ({_why(error)})") from error
+        return messages
 
     def release(self, message: Mapping[str, Any]) -> None:
         """Make a message visible again at once: a dry run, or a delivery that failed again."""
+        self._done.add(message["MessageId"])
         self._on_receipt(
             self._sqs.change_message_visibility,
             message,
             QueueUrl=self._url,
-            ReceiptHandle=message["ReceiptHandle"],
+            ReceiptHandle=self._receipt(message),
             VisibilityTimeout=0,
         )
 
     def delete(self, message: Mapping[str, Any]) -> None:
         """Delete a message whose delivery succeeded."""
-        self._on_receipt(self._sqs.delete_message, message, QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+        self._done.add(message["MessageId"])
+        self._on_receipt(self._sqs.delete_message, message, QueueUrl=self._url, ReceiptHandle=self._receipt(message))
+
+    def _receipt(self, message: Mapping[str, Any]) -> str:
+        return self._receipts.get(message["MessageId"], str(message["ReceiptHandle"]))
 
     @staticmethod
     def _on_receipt(operation: Callable[..., Any], message: Mapping[str, Any], **arguments: Any) -> None:
