@@ -154,3 +154,38 @@ def test_a_notify_task_whose_payload_names_another_operation_is_refused_and_fail
     assert (rescue.request.operation, rescue.request.status) == (Operation.UPDATE_PROVISIONED_PRODUCT, Status.FAILED)
     assert "PROVISION_PRODUCT, not this execution's UPDATE_PROVISIONED_PRODUCT" in rescue.request.failure_reason
     assert rescue.finding == "its notify task's event is invalid"
+
+
+RULES = {
+    "no notify task reached": (None, False, Status.FAILED),
+    "notify task completed": (attempt(TaskOutcome.SUCCEEDED), True, Status.SUCCEEDED),
+    "notify task failed, its retry waiting": (
+        attempt(TaskOutcome.FAILED, "Lambda.ServiceException"),
+        False,
+        Status.SUCCEEDED,
+    ),
+    "notify task failed for good": (attempt(TaskOutcome.FAILED, "NotificationRejectedError"), False, Status.FAILED),
+    "notify task unfinished": (attempt(TaskOutcome.UNFINISHED), False, Status.SUCCEEDED),
+    "notify task's payload invalid": (
+        attempt(TaskOutcome.UNFINISHED, payload={"recordId": "rec-1"}),
+        False,
+        Status.FAILED,
+    ),
+}
+"""Each rule of the rescue: the last attempt, whether the record is notified already, and the status it holds."""
+
+
+@pytest.mark.parametrize("status", ["FAILED", "TIMED_OUT", "ABORTED"])
+@pytest.mark.parametrize("rule", RULES)
+def test_every_rule_holds_whichever_way_the_execution_ended(rule: str, status: str) -> None:
+    notify_attempt, engine_notified, sent = RULES[rule]
+    change = ExecutionStatusChange(
+        execution_arn=CHANGE.execution_arn,
+        execution_name=CHANGE.execution_name,
+        status=status,
+        engine_error=EngineError(error="States.Timeout" if status == "TIMED_OUT" else None, cause=None),
+        execution_input=None,
+    )
+    rescue = decide(change, WORKFLOW, notify_attempt, SensitiveOutputs.REDACT)
+    assert (rescue.engine_notified, rescue.request.status, rescue.request.record_id) == (engine_notified, sent, "rec-1")
+    assert rescue.request.idempotency_token == "update-rec-1"
