@@ -13,12 +13,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from tests.simulation.services import ACCOUNT, REGION, ExecutionModel, Killed, StepFunctions
 
 TERRAFORM_ERROR = "Error running terraform-runner script"
 TRACER_TAG_KEY = "SERVICE_CATALOG_TERRAFORM_INTEGRATION-DO_NOT_DELETE"
 LAMBDA_ERRORS = ("Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException")
+LAMBDA_SERVICE_ERROR = ("Lambda.ServiceException", "Lambda was unable to start the function (ServiceException)")
 NOTIFY_ATTEMPTS = 6
 """A notify task's attempts: the first and five retries of Lambda's own errors."""
 
@@ -31,10 +33,23 @@ PLANS = (
     "times_out_during_notify",
     "stopped",
     "stopped_during_notify",
+    "times_out_while_notify_retries",
+    "stopped_while_notify_retries",
 )
-"""What one run of the engine does: Terraform succeeds or fails; an engine step fails (caught, then notified); a
-runtime error no Catch can catch (``States.Runtime``, its cause quoting the input); the execution times out or an
-operator stops it, before its notify task or while that task runs."""
+"""What one run of the engine does: Terraform succeeds or fails; an engine step fails (caught, then notified, its
+message quoting the workflow token); a runtime error no Catch can catch (``States.Runtime``, its cause quoting the
+input); the execution times out or an operator stops it, before its notify task, while that task runs, or while
+it waits to retry a notify attempt that Lambda failed."""
+
+
+_ENDED_IN_NOTIFY = frozenset(
+    {
+        "times_out_during_notify",
+        "stopped_during_notify",
+        "times_out_while_notify_retries",
+        "stopped_while_notify_retries",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -111,7 +126,7 @@ class ReferenceEngine:
             self._end_unfinished(execution, plan)
             return None
         if plan == "step_fails":
-            error = {"errorMessage": "the SSM command could not be sent", "errorType": "EngineStepError"}
+            error = {"errorMessage": step_error_message(workload), "errorType": "EngineStepError"}
             self._fail_task(execution, "EngineStepError", json.dumps({**error, "requestId": "r", "stackTrace": []}))
             return self._notify_failure(
                 execution, workload, "EngineStepError", json.dumps(error), invoke, lambda_service_errors, wrapper=False
@@ -135,19 +150,30 @@ class ReferenceEngine:
             self._succeed_task(execution, got, {"recordOutputs": outputs})
         payload = _success_payload(workload, outputs)
         intended = Intended("SUCCEEDED", tuple((o["key"], o["value"]) for o in outputs))
-        if plan in ("times_out_during_notify", "stopped_during_notify"):
-            self._task(execution, "Notify success result", self._arn(workload), payload)
-            self._end_unfinished(execution, plan)
-            try:
-                invoke(self._entry_points[workload.operation], payload)  # it runs on; its result is recorded nowhere
-            except Exception:  # noqa: BLE001, S110 (the task is gone: Step Functions records no result of it)
-                pass
-            except Killed:
-                pass
+        if plan in _ENDED_IN_NOTIFY:
+            self._end_in_notify(execution, workload, plan, payload, invoke)
             return intended
         if self._notify(execution, workload, payload, invoke, lambda_service_errors):
             self._sfn.close(execution, "SUCCEEDED")
         return intended
+
+    def _end_in_notify(
+        self, execution: ExecutionModel, workload: Workload, plan: str, payload: dict[str, Any], invoke: NotifyFunction
+    ) -> None:
+        """The execution times out or is stopped while its notify task runs, or while it waits to retry an attempt
+        Lambda failed (the function never ran)."""
+        self._task(execution, "Notify success result", self._arn(workload), payload)
+        if plan.endswith("_while_notify_retries"):
+            self._fail_task(execution, *LAMBDA_SERVICE_ERROR)
+            self._end_unfinished(execution, plan)
+            return
+        self._end_unfinished(execution, plan)
+        try:
+            invoke(self._entry_points[workload.operation], payload)  # it runs on; its result is recorded nowhere
+        except Exception:  # noqa: BLE001, S110 (the task is gone: Step Functions records no result of it)
+            pass
+        except Killed:
+            pass
 
     def _notify_failure(
         self,
@@ -180,7 +206,7 @@ class ReferenceEngine:
         for attempt in range(NOTIFY_ATTEMPTS):
             scheduled = self._task(execution, "Notify result", self._arn(workload), payload)
             if attempt < lambda_service_errors:
-                failure = ("Lambda.ServiceException", "Lambda was unable to start the function (ServiceException)")
+                failure = LAMBDA_SERVICE_ERROR
             else:
                 failure = self._invoked(workload, payload, invoke)
                 if failure is None:
@@ -293,6 +319,22 @@ def _failure_payload(workload: Workload, error: str, message: str) -> dict[str, 
     if workload.operation == "PROVISION_PRODUCT":
         return {**_common(workload), "operation": workload.operation, **failure, "tracerTag": _tracer_tag(workload)}
     return {**_common(workload), **failure}
+
+
+def step_error_message(workload: Workload) -> str:
+    """What a failing engine step says: engines quote the workflow token in their own words, whole as plain text,
+    cut off, or escaped (JSON inside JSON, "/" and "=" escaped as some writers do, or as a URL)."""
+    token = workload.workflow_token
+    quoted = [
+        f"the SSM command could not be sent: workflow token {token} is not valid for this account",
+        f"the SSM command could not be sent for token={token}"[:-9],
+        # {"token": ...} written by a writer that escapes "/" and "=", then quoted inside another JSON string
+        'the SSM command could not be sent: {\\"token\\": \\"'
+        + token.replace("/", "\\/").replace("=", "\\u003d")
+        + '\\"}',
+        f"the SSM command could not be sent to https://engine.example/callback?token={quote(token, safe='')}",
+    ]
+    return quoted[sum(map(ord, workload.record_id)) % len(quoted)]
 
 
 def terraform_error_output(workload: Workload) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as real_datetime
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -19,9 +20,49 @@ from typing import Any
 from local_aws import listing
 from local_aws.stand_in import Answer, answer, attach, error
 
-SECRET_MARKERS = ("SimWorkflowToken", "SimSecretValue")
-"""Every workflow token and every sensitive parameter value of the simulation contains one of these: a log line,
-a metric, a failure reason or a command's output that holds one leaked a secret."""
+SECRET_MARKERS = ("SimSecretValue",)
+"""Every sensitive parameter value of the simulation contains one of these: a log line, a metric, a failure reason
+or a command's output that holds one leaked a secret."""
+
+TOKEN_PIECE = 12
+"""A piece of a workflow token this long, in any text, is the token leaked: quoted whole, cut off, or escaped."""
+_TOKEN_RUN = re.compile(rf"[0-9A-Za-z+/=]{{{TOKEN_PIECE},}}")
+_TOKEN_ESCAPES = (
+    (re.compile(r"\\u00(2[bB])"), "+"),
+    (re.compile(r"\\u00(2[fF])"), "/"),
+    (re.compile(r"\\u00(3[dD])"), "="),
+    (re.compile(r"\\/"), "/"),
+    (re.compile(r"%2[bB]"), "+"),
+    (re.compile(r"%2[fF]"), "/"),
+    (re.compile(r"%3[dD]"), "="),
+)
+
+
+class Secrets:
+    """Every workflow token handed out and every sensitive value, watched for in any text the package writes: a token
+    whole, cut off, or escaped as JSON or a URL escapes it, a value by its marker."""
+
+    def __init__(self) -> None:
+        self._pieces: set[str] = set()
+
+    def token(self, workflow_token: str) -> None:
+        self._pieces.update(
+            workflow_token[at : at + TOKEN_PIECE] for at in range(len(workflow_token) - TOKEN_PIECE + 1)
+        )
+
+    def leaked(self, text: str) -> str | None:
+        """The secret found in the text (a marker, or the run of text holding a token's piece), or None."""
+        for marker in SECRET_MARKERS:
+            if marker in text:
+                return marker
+        for escape, character in _TOKEN_ESCAPES:
+            text = escape.sub(character, text)
+        for run in _TOKEN_RUN.finditer(text):
+            found = run.group(0)
+            if any(found[at : at + TOKEN_PIECE] in self._pieces for at in range(len(found) - TOKEN_PIECE + 1)):
+                return found
+        return None
+
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -87,6 +128,10 @@ class Outages:
         "step_functions": (400, "ThrottlingException", "Rate exceeded"),
     }
 
+    def failing_at(self, service: str, now: float) -> bool:
+        """Whether the service (or the sweep's schedule: ``sweep_paused``) is out at this moment."""
+        return any(window.service == service and window.start <= now < window.end for window in self.windows)
+
     def failing(self, service: str, now: float) -> Answer | None:
         for window in self.windows:
             if window.service == service and window.start <= now < window.end:
@@ -138,6 +183,8 @@ class ServiceCatalog:
         self.refused: list[tuple[str, str, str]] = []
         """(record id, ``wrong_token``, ``wrong_operation`` or ``not_in_progress``, why) for every call refused."""
         self.reasons: list[str] = []
+        self.unknown: list[str] = []
+        """Every call for a record Service Catalog does not know (a foreign execution's, an invented one)."""
         self.in_flight: Callable[[str, int], str | None] = lambda record_id, call: None
         """Asked at each call (the record id, the how-manyth call for it): ``kill_before``, ``kill_after``,
         ``lose_answer``, or None; the simulation may also run other deliveries from here (a call in flight)."""
@@ -172,6 +219,7 @@ class ServiceCatalog:
             self.reasons.append(parameters["FailureReason"])
         record = self.records.get(record_id)
         if record is None:
+            self.unknown.append(f"{operation} for {record_id}")
             return error(400, "ResourceNotFoundException", f"Record {record_id} not found")
         if parameters["WorkflowToken"] != record.workflow_token:
             return self._refuse(record_id, "wrong_token", "a workflow token that is not the record's")
@@ -485,6 +533,8 @@ class DeadLetterQueue:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self.messages: list[Message] = []
+        self.deleted: list[Message] = []
+        """Every message deleted, in order."""
         self._next = 0
 
     def put(self, body: str) -> None:
@@ -510,6 +560,7 @@ class DeadLetterQueue:
             return error(400, "ReceiptHandleIsInvalid", "The receipt handle is not valid")
         if operation == "DeleteMessage":
             self.messages.remove(message)
+            self.deleted.append(message)
         elif operation == "ChangeMessageVisibility":
             message.visible_at = now + parameters["VisibilityTimeout"]
         else:

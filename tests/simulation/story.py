@@ -36,6 +36,9 @@ of its execution (``DescribeExecution``, ``ListExecutions``) that show it, for `
 or redrive, as it was before."""
 
 OUTAGES = ("service_catalog_throttling", "service_catalog_5xx", "dynamodb", "step_functions")
+SWEEP_PAUSED = "sweep_paused"
+"""The sweep's schedule off (its rule disabled, or its function failing) for longer than its look-back: what fails
+then and reaches the dead-letter queue can be rescued only by the replay."""
 SWEEP_KINDS = ("extra", "two_at_once", "cut_off", "killed")
 POISON_KINDS = ("malformed", "foreign", "input_left_out", "wrong_operation")
 
@@ -143,6 +146,7 @@ def write(seed: int, executions: int, redrive_grace_minutes: int | None = None) 
         )
     for _ in range(max(1, executions // 40)):
         episodes.append(Outage(chooser.choice(OUTAGES), chooser.randint(0, span), chooser.choice((1, 5, 20, 40))))
+    episodes.append(Outage(SWEEP_PAUSED, chooser.randint(span * 7 // 8, span), chooser.randint(49 * 60, 60 * 60)))
     for _ in range(max(1, executions // 30)):
         episodes.append(Sweep(chooser.choice(SWEEP_KINDS), chooser.randint(0, span)))
     for _ in range(max(1, executions // 30)):

@@ -7,20 +7,24 @@ from __future__ import annotations
 import os
 import random
 from collections import Counter
+from typing import Any
 
 import pytest
 
-from engine_result_notifier import delivery
-from engine_result_notifier.rescue import Rescuer
+from engine_result_notifier import commands, delivery, mapping, rescue
+from engine_result_notifier.models import TaskOutcome
+from engine_result_notifier.rescue import Rescue, Rescuer
 from tests.simulation import story as stories
+from tests.simulation import world
 from tests.simulation.world import ALL_FAULT_KINDS, Summary, play
 
 EXECUTIONS = 250
 """Per story: about 6 s on this machine's two cores, and every fault kind in it."""
 SEED = int(os.environ.get("SIMULATION_SEED") or random.SystemRandom().randrange(2**32))
 """A new seed on every run unless SIMULATION_SEED says which."""
-DEFECT_SEED = 1
+DEFECT_SEED = 2
 """A story known to reach what each defect below breaks: the tests of the check itself must not depend on luck."""
+DEFECT_EXECUTIONS = 80
 
 
 @pytest.fixture(scope="module")
@@ -59,15 +63,62 @@ def test_the_summary_says_what_was_injected_and_that_nothing_broke(summaries: di
 def test_an_idempotency_key_that_includes_the_operation_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
     # A record notified, then an event naming another operation for it: the key must still be the record's
     monkeypatch.setattr(delivery, "IDEMPOTENCY_KEY_FIELDS", "[record_id, operation]")
-    summary = play(stories.write(DEFECT_SEED, 80, 0))
+    summary = play(stories.write(DEFECT_SEED, DEFECT_EXECUTIONS, 0))
     assert any("refused a notification" in violation for violation in summary.violations), summary.render()
 
 
 def test_a_rescue_that_trusts_the_event_instead_of_the_execution_now_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
     # The execution never read before deciding: a late status change of a redriven execution is sent as it says
     monkeypatch.setattr(Rescuer, "describe", lambda self, execution_arn: None)
-    summary = play(stories.write(DEFECT_SEED, 80, 0))
+    summary = play(stories.write(DEFECT_SEED, DEFECT_EXECUTIONS, 0))
     assert summary.violations, summary.render()
+
+
+def test_a_notification_made_with_another_idempotency_token_on_a_retry_is_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A token that is not derived: the retry of a call whose answer was lost is refused as another request
+    tokens = iter(range(10**9))
+    monkeypatch.setattr(mapping, "idempotency_token", lambda operation, record_id: f"random-{next(tokens)}")
+    summary = play(stories.write(DEFECT_SEED, DEFECT_EXECUTIONS, 0))
+    assert any("idempotency token" in violation for violation in summary.violations), summary.render()
+
+
+def test_a_call_for_a_foreign_execution_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every execution taken as one of a watched state machine: the foreign one's record is notified too
+    monkeypatch.setattr(rescue, "state_machine_arn", lambda execution_arn: world.STATE_MACHINES["manage"])
+    summary = play(stories.write(DEFECT_SEED, DEFECT_EXECUTIONS, 0))
+    assert any("does not know" in violation for violation in summary.violations), summary.render()
+
+
+def test_a_workflow_token_quoted_cut_off_or_escaped_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only the whole token searched for: an engine's message quoting it cut off or escaped goes through
+    monkeypatch.setattr(mapping, "_leave_out_token_pieces", lambda text, workflow_token: text)
+    summary = play(stories.write(DEFECT_SEED, DEFECT_EXECUTIONS, 0))
+    assert any("a secret in" in violation for violation in summary.violations), summary.render()
+
+
+def test_a_dead_letter_deleted_but_not_delivered_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The replay deletes every status change it reads, delivered or not
+    monkeypatch.setattr(commands, "_redelivered", lambda rescuer, event, label: "NOTIFIED")
+    summary = play(stories.write(DEFECT_SEED, DEFECT_EXECUTIONS, 0))
+    assert any("deleted its dead letter" in violation for violation in summary.violations), summary.render()
+
+
+def test_a_timed_out_or_aborted_execution_whose_notify_retry_waited_is_held_to_what_it_meant(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A failed notify task taken as none reached when the execution did not end FAILED: FAILED sent for a success
+    decide = rescue.decide
+
+    def careless(change: Any, workflow: Any, attempt: Any, sensitive: Any) -> Rescue:
+        if change.status != "FAILED" and attempt is not None and attempt.outcome is TaskOutcome.FAILED:
+            attempt = None
+        return decide(change, workflow, attempt, sensitive)
+
+    monkeypatch.setattr(rescue, "decide", careless)
+    summary = play(stories.write(DEFECT_SEED, DEFECT_EXECUTIONS, 0))
+    assert any("but the engine reached SUCCEEDED" in violation for violation in summary.violations), summary.render()
 
 
 def test_a_story_shrinks_to_the_episode_that_breaks_it() -> None:

@@ -10,7 +10,9 @@ container of its own over the same table.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import heapq
 import io
 import itertools
@@ -52,12 +54,12 @@ from tests.simulation.services import (
     ACCOUNT,
     FAILED_STATUSES,
     REGION,
-    SECRET_MARKERS,
     Clock,
     DeadLetterQueue,
     ExecutionModel,
     Killed,
     Outages,
+    Secrets,
     ServiceCatalog,
     StepFunctions,
     Window,
@@ -95,6 +97,8 @@ ALL_FAULT_KINDS = (
     "redrive_after_the_safety_net",
     "operator_rescue",
     "operator_replay",
+    "sweep_paused",
+    "token_quoted",
 )
 """Every kind of fault and interleaving the simulation injects, as its summary counts them."""
 
@@ -167,6 +171,7 @@ class World:
         self.service_catalog = ServiceCatalog(self.clock, self.outages)
         self.step_functions = StepFunctions(self.clock, self.outages)
         self.dead_letters = DeadLetterQueue(self.clock)
+        self.secrets = Secrets()
         self.faults: Counter[str] = Counter()
         self.alarms: dict[str, set[str]] = defaultdict(set)
         self.violations: list[str] = []
@@ -291,8 +296,10 @@ class World:
             action()
 
     def _scheduled_sweep(self) -> None:
-        """The sweep's schedule: every 15 minutes, for as long as anything else is still to happen."""
-        self._sweep("scheduled")
+        """The sweep's schedule: every 15 minutes, for as long as anything else is still to happen (not while it is
+        paused: its rule disabled, or its function failing, for longer than the look-back)."""
+        if not self.outages.failing_at("sweep_paused", self.clock.now):
+            self._sweep("scheduled")
         if self._happening:
             self._at(self.clock.now + SWEEP_EVERY_MINUTES * MINUTE, self._scheduled_sweep, scheduled=True)
 
@@ -322,11 +329,14 @@ class World:
         workload = Workload(
             operation=workflow.operation,
             record_id=record_id,
-            workflow_token=f"SimWorkflowToken{workflow.index:07d}/Zm9v+YmFy=",
+            workflow_token=workflow_token(workflow.index),
             secret=f"SimSecretValue{workflow.index:07d}",
             product_id=f"pp-sim{workflow.index:07d}",
         )
         self.service_catalog.register(record_id, workflow.operation, workload.workflow_token)
+        self.secrets.token(workload.workflow_token)
+        if workflow.plan == "step_fails":
+            self.faults["token_quoted"] += 1
         self._workloads[workflow.index] = workload
         execution = self.engine.start(workload)
         if "stale_reads" in workflow.faults:
@@ -487,10 +497,24 @@ class World:
         )
 
     def _operator_replay(self) -> None:
+        """The operators' replay, then what it deleted held to what happened: a dead letter goes only once its
+        record is notified, or its execution no longer stands failed (redriven); any other stays in the queue."""
         self.faults["operator_replay"] += 1
         queue = PackageDeadLetterQueue(DeadLetterQueue.URL, self._sqs)
         rescuer = self._containers[0].rescuer
+        deleted_before = len(self.dead_letters.deleted)
         self._invocation(None, lambda: commands.replay_dead_letters(rescuer, queue, DeadLetterQueue.URL, send=True))
+        for message in self.dead_letters.deleted[deleted_before:]:
+            execution_arn = json.loads(message.body)["requestPayload"]["detail"]["executionArn"]
+            record_id = self._record_of_execution.get(execution_arn)
+            index = self._workflow_of_record.get(record_id or "")
+            if index is None:
+                continue
+            notified = self.service_catalog.records[record_id].notification is not None  # type: ignore[index]
+            if not notified and self._executions[index].status in FAILED_STATUSES:
+                self.violations.append(
+                    f"{record_id}: the replay deleted its dead letter, but its record is not notified"
+                )
 
     def _poison(self, episode: stories.Poison) -> None:
         kind = episode.kind
@@ -589,10 +613,10 @@ class World:
         text = self._output.getvalue()
         self._output.seek(0)
         self._output.truncate()
-        for marker in SECRET_MARKERS:
-            if marker in text:
-                line = next(line for line in text.splitlines() if marker in line)
-                self.violations.append(f"a secret in the output: {line[:300]}")
+        leaked = self.secrets.leaked(text) if text else None
+        if leaked is not None:
+            line = next((line for line in text.splitlines() if self.secrets.leaked(line)), leaked)
+            self.violations.append(f"a secret in the output: {line[:300]}")
         if any(said in text for said in _ALARMING):
             for line in text.splitlines():
                 if line.startswith("{") and any(said in line for said in _ALARMING):
@@ -624,15 +648,35 @@ class World:
         self.violations.append("the sweep did not come to rest in 500 runs")
 
     def _check(self) -> None:
-        """The invariant, for every record."""
+        """The invariant: every call Service Catalog saw, then every record."""
+        self._check_calls()
+        self._check_records()
+
+    def _check_calls(self) -> None:
+        """No call refused unless the story explains it, none for a record Service Catalog does not know, each
+        accepted one with the derived idempotency token, and no secret in a failure reason."""
         for record_id, kind, why in self.service_catalog.refused:
-            # Another operation or token is never right; a second notification, refused because the record was
-            # notified already (a first call whose answer was lost, then a redrive), must raise an alarm for it.
-            if kind != "not_in_progress" or not self.alarms.get(record_id):
+            # Another operation or token is never right; a second notification is excused only where the story
+            # explains it (the execution redriven after its record was notified), and alarmed.
+            if kind != "not_in_progress" or not self._redriven_after_notified(record_id):
                 self.violations.append(f"{record_id}: Service Catalog refused a notification: {why}")
+            elif not self.alarms.get(record_id):
+                self.violations.append(f"{record_id}: redriven after it was notified, and no alarm names it")
+        for call in self.service_catalog.unknown:
+            self.violations.append(f"a notification for a record Service Catalog does not know: {call}")
+        for record_id, record in self.service_catalog.records.items():
+            derived = f"{_TOKEN_PREFIXES[record.operation]}-{record_id}"
+            if record.notification is not None and record.notification.idempotency_token != derived:
+                self.violations.append(
+                    f"{record_id}: accepted with idempotency token {record.notification.idempotency_token}, not "
+                    f"the one derived from its operation and record ({derived})"
+                )
         for reason in self.service_catalog.reasons:
-            if any(marker in reason for marker in SECRET_MARKERS):
+            if self.secrets.leaked(reason):
                 self.violations.append(f"a secret in a failure reason: {reason[:300]}")
+
+    def _check_records(self) -> None:
+        """Each record holds what its engine's last run meant to send, or an alarm names it."""
         for index, execution in self._executions.items():
             record_id = self._workloads[index].record_id
             record = self.service_catalog.records[record_id]
@@ -649,14 +693,37 @@ class World:
             held = Intended(notification.status, notification.outputs if notification.status == "SUCCEEDED" else ())
             if held == intended:
                 continue
-            redriven_after = execution.redrive_date is not None and notification.at <= execution.redrive_date
-            if redriven_after and self.alarms.get(record_id):
+            if self._redriven_after_notified(record_id) and self.alarms.get(record_id):
                 continue  # redriven after it was notified: what Service Catalog shows cannot change; alarmed
             self.violations.append(
                 f"{record_id}: Service Catalog holds {notification.status} {list(held.outputs)}, but the engine "
                 f"reached {intended.status} {list(intended.outputs)}"
             )
 
+    def _redriven_after_notified(self, record_id: str) -> bool:
+        execution = self._executions[self._workflow_of_record[record_id]]
+        notification = self.service_catalog.records[record_id].notification
+        return (
+            notification is not None
+            and execution.redrive_date is not None
+            and notification.at <= execution.redrive_date
+        )
+
+
+def workflow_token(index: int) -> str:
+    """A workflow token as Service Catalog's look (``[0-9A-Za-z+/=]``), one of a kind: nothing else the package
+    writes holds a piece of one."""
+    digest = base64.b64encode(hashlib.sha256(f"workflow-token-{index}".encode()).digest()).decode()
+    return f"{digest[:16]}/{digest[16:30]}+{digest[30:43]}="
+
+
+_TOKEN_PREFIXES = {
+    "PROVISION_PRODUCT": "provision",
+    "UPDATE_PROVISIONED_PRODUCT": "update",
+    "TERMINATE_PROVISIONED_PRODUCT": "terminate",
+}
+"""The documented idempotency token of a record's notification: ``<operation>-<record id>``, the same on every
+attempt and every path."""
 
 _ANSWER_UNKNOWN = frozenset({"answer_lost", "killed_before_the_call", "killed_after_the_call"})
 """Faults after which Service Catalog may hold a notification the component was never told of."""

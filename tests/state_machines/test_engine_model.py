@@ -13,7 +13,13 @@ import pytest
 from engine_result_notifier import history
 from engine_result_notifier.errors import ServiceCatalogUnavailableError
 from tests.conftest import EVENTS
-from tests.simulation.engine import ReferenceEngine, Workload, terraform_error_output, terraform_outputs
+from tests.simulation.engine import (
+    ReferenceEngine,
+    Workload,
+    step_error_message,
+    terraform_error_output,
+    terraform_outputs,
+)
 from tests.simulation.services import Clock, Outages, StepFunctions
 from tests.state_machines.conftest import BOTOCORE_ATTEMPTS, EngineStepError, Scene, unique_name
 
@@ -68,7 +74,7 @@ def test_the_engine_model_writes_the_history_the_reference_engine_writes(scene: 
     if plan == "terraform_fails":
         scene.engine.command_status, scene.engine.command_error_output = "Failed", terraform_error_output(work)
     if plan == "step_fails":
-        scene.engine.raises = EngineStepError("the SSM command could not be sent")
+        scene.engine.raises = EngineStepError(step_error_message(work))
     if notify is throttled:
         scene.service_catalog.throttle(BOTOCORE_ATTEMPTS)
     scene.service_catalog.register(work.record_id, operation)
