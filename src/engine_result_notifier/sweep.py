@@ -348,7 +348,7 @@ class Sweep:
     def _remember(self, sweep_pass: _StateMachinePass, now: datetime) -> None:
         """Move the state machine's watermark past the candidates examined in stop order without a gap, and name the
         executions examined within the margin before it; written only over the version this run read, and not at all
-        when nothing was examined."""
+        when nothing was examined (but once, at the first run: what it covered)."""
         watermark = sweep_pass.watermark
         pairs = list(zip(sweep_pass.candidates, sweep_pass.done, strict=True))
         examined = [_stop_key(execution) for execution, done in pairs if done]
@@ -356,6 +356,10 @@ class Sweep:
             if done is not True:
                 break
             watermark = max(watermark, _stop_key(execution))
+        if not watermark and not sweep_pass.candidates:
+            # The first run with nothing to examine: it covered the window, so that what stops after it and leaves
+            # the window before any run examines it (the sweep stopped for longer than the look-back) is counted.
+            watermark = _stop_key_of(now - self._window(), "")
         if not watermark or (watermark == sweep_pass.watermark and not examined):
             return  # nothing was examined in order: the memory holds as it is
         margin_start = _stop_key_of(_stop_of(watermark) - CONSISTENCY_MARGIN, "")

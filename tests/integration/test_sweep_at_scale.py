@@ -278,3 +278,21 @@ def metrics_of_the_run() -> Iterator[dict[str, Any]]:
     finally:
         counted.update({name: metric["Value"] for name, metric in metrics.metric_set.items()})
         metrics.clear_metrics()
+
+
+def test_what_failed_while_a_sweep_that_never_examined_anything_was_stopped_is_counted_once_back(
+    dynamodb: tuple[Any, collections.Counter[str]],
+) -> None:
+    # Given a sweep whose runs found nothing failed, then did not run for longer than its look-back
+    step_functions = ManyExecutions(state_machines={STATE_MACHINE})
+    sweep, rescue = sweep_of(step_functions, dynamodb[0])
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=NOW).examined == 0
+    assert sweep.run(LocalLambdaContext(timeout_seconds=900), now=NOW + timedelta(minutes=15)).examined == 0
+    stopped = NOW + timedelta(hours=1)
+    add(step_functions, STATE_MACHINE, "while-stopped", "FAILED", stopped - timedelta(minutes=5), stopped)
+    # When it runs again
+    later = NOW + timedelta(hours=DEFAULT_SWEEP_LOOK_BACK_HOURS + 12)
+    # Then the execution that left the window is counted, though no run had examined anything before
+    with pytest.raises(RescueFailedError, match="while-stopped \\(left the window unexamined\\)"):
+        sweep.run(LocalLambdaContext(timeout_seconds=900), now=later)
+    assert not rescue.rescued

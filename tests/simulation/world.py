@@ -649,6 +649,9 @@ class World:
 
     def _check(self) -> None:
         """The invariant: every call Service Catalog saw, then every record."""
+        for message in self.dead_letters.messages:  # DeadLetterQueueAlarm: each message names its execution
+            execution_arn = json.loads(message.body)["requestPayload"]["detail"]["executionArn"]
+            self.alarms[self._record_of_execution.get(execution_arn, "?")].add("dead letter waiting")
         self._check_calls()
         self._check_records()
 
