@@ -73,18 +73,19 @@ local-services: $(VENV)/.installed
 operator-demo: $(VENV)/.installed
 	$(BIN)/python -m local_aws.operator_demo
 
-# Operator commands (README, "Operator commands"): the function's settings come from the environment.
-# The installed command, its errors and hints naming make's variables (RECORD=, EXECUTION=, YES=1, SEND=1).
-COMMAND = ENGINE_RESULT_NOTIFIER_VIA_MAKE=1 $(BIN)/engine-result-notifier
+# Operator commands (docs/operations.md, "Operator commands"): settings from the stack (STACK=) or the environment.
+# The installed command, its help, errors and hints naming make's variables (RECORD=, EXECUTION=, YES=1, SEND=1);
+# each value is passed as one argument, whatever it holds.
+COMMAND = ENGINE_RESULT_NOTIFIER_VIA_MAKE=1 $(BIN)/engine-result-notifier $(if $(STACK),--stack '$(STACK)')
 
 show-record: $(VENV)/.installed
-	$(COMMAND) show-record $(RECORD)
+	@$(COMMAND) show-record $(if $(RECORD),'$(RECORD)')
 
 rescue: $(VENV)/.installed
-	$(COMMAND) rescue $(EXECUTION) $(if $(YES),--yes)
+	@$(COMMAND) rescue $(if $(EXECUTION),'$(EXECUTION)') $(if $(YES),--yes)
 
 replay-dead-letters: $(VENV)/.installed
-	$(COMMAND) replay-dead-letters $(if $(SEND),--send)
+	@$(COMMAND) replay-dead-letters $(if $(SEND),--send)
 
 # The figures are the Lambda runtime's: on Python 3.13 when the machine has it (found as .ci/run finds it).
 # `make bench-with PYTHON=python3` measures on another interpreter (VENV=.venv-<version> keeps them apart).

@@ -1,8 +1,10 @@
 """``make operator-demo``: the operators' commands, tried without an AWS account.
 
-It starts the local services (moto's server for DynamoDB, Step Functions and SQS, with the local Service Catalog on
-the same endpoint), seeds them, and runs the installed ``engine-result-notifier`` command as ``make`` runs it,
-printing each command line and what it printed:
+It starts the local services (moto's server for DynamoDB, Step Functions, SQS and CloudFormation, with the local
+Service Catalog on the same endpoint), seeds them, and runs the installed ``engine-result-notifier`` command as
+``make`` runs it with ``STACK=``, printing each command line and what it printed. The commands read their settings
+from the stack's outputs and parameters, as they would from the deployed stack: a stand-in stack in moto's
+CloudFormation (``local_aws.stack``) answers ``DescribeStacks``.
 
 - a record the engine notified (``events/provision-succeeded.json`` at its entry point): ``show-record``;
 - an engine execution stopped before its notify step (the example engine in moto's interpreter, its engine step
@@ -24,9 +26,11 @@ from typing import Any
 
 import boto3
 
+from engine_result_notifier.settings import ENTRY_POINT_VARIABLES
 from local_aws import dynamodb
 from local_aws.lambda_context import LocalLambdaContext
 from local_aws.service_catalog import ServiceCatalogEndpoint
+from local_aws.stack import create_stand_in_stack
 from local_aws.step_functions import LAMBDA_INVOKE, StepFunctionsInterpreter, status_change_event
 from local_aws.template import (
     IDEMPOTENCY_TABLE,
@@ -56,7 +60,7 @@ def main() -> int:
         dynamodb.create_idempotency_table(boto3.client("dynamodb", **clients), IDEMPOTENCY_TABLE)
         sqs = boto3.client("sqs", **clients)
         queue_url = sqs.create_queue(QueueName="engine-result-notifier-dead-letters")["QueueUrl"]
-        environment["DEAD_LETTER_QUEUE_URL"] = queue_url
+        stack_name = create_stand_in_stack(boto3.client("cloudformation", **clients), queue_url)
         notified = _notified_record()
         interpreter = stack.enter_context(StepFunctionsInterpreter(server.endpoint_url).running())
         stopped = _stopped_execution(interpreter, template)
@@ -64,20 +68,21 @@ def main() -> int:
         print(f"Local services on {server.endpoint_url}: a record the engine notified ({notified}), an execution")
         print(f"stopped before its notify step ({stopped['executionArn']}),")
         print("and its status change in the dead-letter queue.\n")
+        given = f"STACK={stack_name}"
         steps = [
-            (["show-record", notified], "", "make show-record RECORD=" + notified),
-            (["show-record", RECORD_STOPPED], "", "make show-record RECORD=" + RECORD_STOPPED),
-            (["rescue", stopped["executionArn"]], "n\n", "make rescue EXECUTION=<its ARN>   # answered n"),
-            (["rescue", stopped["executionArn"], "--yes"], "", "make rescue EXECUTION=<its ARN> YES=1"),
-            (["show-record", RECORD_STOPPED], "", "make show-record RECORD=" + RECORD_STOPPED),
-            (["replay-dead-letters"], "", "make replay-dead-letters"),
-            (["replay-dead-letters", "--send"], "", "make replay-dead-letters SEND=1"),
+            (["show-record", notified], "", f"make show-record {given} RECORD={notified}"),
+            (["show-record", RECORD_STOPPED], "", f"make show-record {given} RECORD={RECORD_STOPPED}"),
+            (["rescue", stopped["executionArn"]], "n\n", f"make rescue {given} EXECUTION=<its ARN>   # answered n"),
+            (["rescue", stopped["executionArn"], "--yes"], "", f"make rescue {given} EXECUTION=<its ARN> YES=1"),
+            (["show-record", RECORD_STOPPED], "", f"make show-record {given} RECORD={RECORD_STOPPED}"),
+            (["replay-dead-letters"], "", f"make replay-dead-letters {given}"),
+            (["replay-dead-letters", "--send"], "", f"make replay-dead-letters {given} SEND=1"),
         ]
         for arguments, answer, shown in steps:
             print(f"$ {shown}", flush=True)
             completed = subprocess.run(  # noqa: S603 (the installed command, with fixed arguments)
-                [str(COMMAND), *arguments],
-                env={**os.environ, **environment},
+                [str(COMMAND), "--stack", stack_name, *arguments],
+                env=_without_settings({**os.environ, **environment}),
                 input=answer,
                 capture_output=True,
                 text=True,
@@ -106,6 +111,12 @@ def _environment(template: dict[str, Any], endpoint_url: str) -> dict[str, str]:
         "POWERTOOLS_TRACE_DISABLED": "true",
         "ENGINE_RESULT_NOTIFIER_VIA_MAKE": "1",
     }
+
+
+def _without_settings(environment: dict[str, str]) -> dict[str, str]:
+    """The environment with none of the functions' settings: the commands read them from the stack."""
+    settings = {"IDEMPOTENCY_TABLE_NAME", "DEAD_LETTER_QUEUE_URL", "SENSITIVE_OUTPUTS", *ENTRY_POINT_VARIABLES.values()}
+    return {name: value for name, value in environment.items() if name not in settings}
 
 
 def _notified_record() -> str:

@@ -1,14 +1,12 @@
 """Operator commands: see a record, rescue an execution, replay the dead-letter queue. Installed with the package
-as ``engine-result-notifier``; each reads the function's own settings from the environment (``IDEMPOTENCY_TABLE_NAME``,
-the entry points' names, ``DEAD_LETTER_QUEUE_URL`` ...) and uses the caller's AWS credentials.
-
-    engine-result-notifier show-record RECORD_ID
-    engine-result-notifier rescue EXECUTION_ARN [--yes]
-    engine-result-notifier replay-dead-letters [--send]
+as the ``engine-result-notifier`` command (``--help`` says how each is used). Each asks only for the settings it
+uses: read from the deployed stack (``--stack NAME``: its outputs and parameters), or from the functions' own
+environment variables; the caller's AWS credentials and region are the SDK's.
 
 Every notification goes through the same idempotency key as the functions' own, so no command can notify a record
 twice, and none prints a workflow token (shown as its length) or a sensitive output (sent as ``<sensitive>`` or not
-at all). A bad argument is one line on standard error and exit status 2; a refusal or a failure, exit status 1.
+at all). A mistake in the command line, a missing setting, a refusal or a failure: one line on standard error and
+exit status 1; no usage block unless asked for.
 """
 
 from __future__ import annotations
@@ -24,23 +22,29 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError
 
-from engine_result_notifier import dead_letter_queue, service_catalog, step_functions
+from engine_result_notifier import __version__, dead_letter_queue, service_catalog, stack, step_functions
 from engine_result_notifier.constraints import EXECUTION_ARN, RECORD_ID
 from engine_result_notifier.dead_letter_queue import DeadLetterQueue, dead_letter_event
 from engine_result_notifier.delivery import Delivery, new_dynamodb_client
-from engine_result_notifier.errors import RETRYABLE_ERRORS, DeadLetterReceiptExpiredError, NotifierError
+from engine_result_notifier.errors import (
+    RETRYABLE_ERRORS,
+    DeadLetterReceiptExpiredError,
+    InvalidSettingError,
+    NotifierError,
+)
 from engine_result_notifier.mapping import FAILED_EXECUTION_STATUSES
 from engine_result_notifier.models import DeliveryPath, IgnoredStatusChange, NotifyRequest, StoredRecord
 from engine_result_notifier.observability import logger
 from engine_result_notifier.rescue import Rescuer
-from engine_result_notifier.settings import Settings
+from engine_result_notifier.settings import ENTRY_POINT_VARIABLES, Settings
 
+PROG = "engine-result-notifier"
 _MINUTES = 60_000
 _DELIVERED = 0
 _REFUSED = 1
@@ -63,65 +67,177 @@ class OperatorContext(LambdaContext):
 
 @dataclass(frozen=True)
 class _Names:
-    """What the arguments are called where the operator typed them: the command's own, or make's variables."""
+    """How the operator types the commands: the installed command's own words, or make's targets and variables."""
 
-    prog: str
+    show: str
+    rescue: str
+    replay: str
     record: str
     execution: str
     yes: str
     send: str
+    stack: str
+    example: str
+    help: str
 
 
-_COMMAND_NAMES = _Names("engine-result-notifier", "RECORD_ID", "EXECUTION_ARN", "--yes", "--send")
-_MAKE_NAMES = _Names("make", "RECORD=<record id>", "EXECUTION=<execution ARN>", "YES=1", "SEND=1")
+_COMMAND_NAMES = _Names(
+    show=f"{PROG} [--stack NAME] show-record RECORD_ID",
+    rescue=f"{PROG} [--stack NAME] rescue EXECUTION_ARN [--yes]",
+    replay=f"{PROG} [--stack NAME] replay-dead-letters [--send]",
+    record="RECORD_ID",
+    execution="EXECUTION_ARN",
+    yes="--yes",
+    send="--send",
+    stack="--stack NAME",
+    example=f"{PROG} --stack engine-result-notifier show-record rec-abc123example",
+    help=f"{PROG} --help says how",
+)
+_MAKE_NAMES = _Names(
+    show="make show-record RECORD=<record id> [STACK=<stack name>]",
+    rescue="make rescue EXECUTION=<execution ARN> [YES=1] [STACK=<stack name>]",
+    replay="make replay-dead-letters [SEND=1] [STACK=<stack name>]",
+    record="RECORD=<record id>",
+    execution="EXECUTION=<execution ARN>",
+    yes="YES=1",
+    send="SEND=1",
+    stack="STACK=<stack name>",
+    example="make show-record STACK=engine-result-notifier RECORD=rec-abc123example",
+    help=f".venv/bin/{PROG} --help says how",
+)
 VIA_MAKE = "ENGINE_RESULT_NOTIFIER_VIA_MAKE"
-"""Set by the Makefile's targets: errors and hints then name make's variables (``RECORD=``, ``SEND=1`` ...)."""
+"""Set by the Makefile's targets: help, errors and hints then name make's targets and variables."""
+
+_ENTRY_POINTS = tuple(ENTRY_POINT_VARIABLES.values())
+_USES = {
+    "show-record": ("IDEMPOTENCY_TABLE_NAME",),
+    "rescue": ("IDEMPOTENCY_TABLE_NAME", *_ENTRY_POINTS),
+    "replay-dead-letters": ("IDEMPOTENCY_TABLE_NAME", *_ENTRY_POINTS, "DEAD_LETTER_QUEUE_URL"),
+}
+"""The settings each command uses: all it asks for."""
+
+_HELP = """\
+{prog} {version}: see a record, rescue an engine execution, replay the dead-letter queue.
+
+Commands:
+  {names.show}
+      What the idempotency table holds for a record: the notification made (operation, status, when, which
+      way, the failure reason as sent, the output keys), or the claim of one being made.
+      Uses IDEMPOTENCY_TABLE_NAME.
+  {names.rescue}
+      What an engine execution that ended FAILED, TIMED_OUT or ABORTED meant to send, then sent once you
+      answer y ({names.yes}: without asking). Uses IDEMPOTENCY_TABLE_NAME and the four entry points.
+  {names.replay}
+      The dead-letter queue's status changes and what would be delivered (a dry run); {names.send} delivers each
+      again and deletes it once delivered. Uses IDEMPOTENCY_TABLE_NAME, the four entry points and
+      DEAD_LETTER_QUEUE_URL.
+
+Settings:
+  {names.stack} reads them from the deployed stack's outputs and parameters (CloudFormation DescribeStacks).
+  Without it, the functions' environment variables: IDEMPOTENCY_TABLE_NAME, PROVISION_ENTRY_POINT,
+  UPDATE_ENTRY_POINT, TERMINATE_ENTRY_POINT, GENERIC_ENTRY_POINT (each a function's name or ARN: the stack's
+  outputs), DEAD_LETTER_QUEUE_URL. The AWS region and credentials are the SDK's (AWS_REGION, AWS_PROFILE ...).
+
+Options:
+  --verbose   the functions' JSON logs, on standard error
+  --version   the version
+  --help      this text
+
+Example:
+  {names.example}
+
+No command prints a workflow token or a sensitive output value. Exit status 0: done; 1: refused, failed, or a
+mistake in the command line, said in one line.
+"""
+
+
+class _CommandLineError(Exception):
+    """A mistake in the command line: said in one line, with no usage block."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _CommandLineError(message)
 
 
 def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
     names = _MAKE_NAMES if os.environ.get(VIA_MAKE) == "1" else _COMMAND_NAMES
-    parser = argparse.ArgumentParser(prog=names.prog, description=__doc__.split("\n\n")[0])
-    parser.add_argument("--verbose", action="store_true", help="the functions' JSON logs, on standard error")
-    commands = parser.add_subparsers(dest="command", required=True)
-    show = commands.add_parser("show-record", help="what the idempotency table holds for a record")
-    show.add_argument("record_id", metavar=names.record, type=_matching(RECORD_ID, "a record id (rec-...)"))
-    rescue = commands.add_parser("rescue", help="show, then send, what an ended execution meant to send")
-    rescue.add_argument(
-        "execution_arn", metavar=names.execution, type=_matching(EXECUTION_ARN, "a Step Functions execution ARN")
-    )
-    rescue.add_argument("--yes", action="store_true", help=f"send without asking ({names.yes})")
-    replay = commands.add_parser("replay-dead-letters", help="deliver the dead-letter queue's messages again")
-    replay.add_argument("--send", action="store_true", help=f"deliver and delete (default: a dry run; {names.send})")
-    arguments = parser.parse_args(argv)
-
+    given = list(sys.argv[1:] if argv is None else argv)
+    if {"-h", "--help"} & set(given):
+        print(_HELP.format(prog=PROG, version=__version__, names=names), end="")
+        return _DELIVERED
+    if "--version" in given:
+        print(f"{PROG} {__version__}")
+        return _DELIVERED
     try:
-        settings = Settings.from_environ(os.environ)
+        arguments = _parser(names).parse_args(given)
+    except _CommandLineError as error:
+        print(f"{PROG}: {error} ({names.help})", file=sys.stderr)
+        return _REFUSED
+    try:
+        missing = _missing_from_the_environment()
+        if missing:
+            raise InvalidSettingError(missing)
+        settings = _settings(arguments.command, arguments.stack, names)
     except NotifierError as error:
-        parser.error(str(error))
-    if arguments.command == "replay-dead-letters" and not settings.dead_letter_queue_url:
-        parser.error("DEAD_LETTER_QUEUE_URL must be set to the stack's DeadLetterQueueUrl output")
-    missing = _missing_from_the_environment()
-    if missing:
-        print(f"{names.prog}: {missing}", file=sys.stderr)
+        print(f"{PROG}: {error}", file=sys.stderr)
         return _REFUSED
     with _quiet_logs(arguments.verbose):
-        delivery = Delivery(
-            settings, service_catalog.new_client(settings.service_catalog_max_attempts), new_dynamodb_client()
-        )
         try:
-            if arguments.command == "show-record":
-                return show_record(delivery, arguments.record_id)
-            rescuer = Rescuer(settings, delivery, step_functions.new_client())
-            if arguments.command == "rescue":
-                confirmed = _confirmation(arguments.yes, stdin)
-                return rescue_execution(rescuer, delivery, arguments.execution_arn, confirmed=confirmed)
-            queue = DeadLetterQueue(settings.dead_letter_queue_url, dead_letter_queue.new_client())
-            return replay_dead_letters(
-                rescuer, queue, settings.dead_letter_queue_url, send=arguments.send, send_hint=names.send
-            )
+            return _run(arguments, settings, names, stdin)
         except _SAID_IN_ONE_LINE as error:
             print(f"{type(error).__name__}: {error}", file=sys.stderr)
             return _REFUSED
+
+
+def _run(arguments: argparse.Namespace, settings: Settings, names: _Names, stdin: TextIO | None) -> int:
+    delivery = Delivery(
+        settings, service_catalog.new_client(settings.service_catalog_max_attempts), new_dynamodb_client()
+    )
+    if arguments.command == "show-record":
+        return show_record(delivery, arguments.record_id)
+    rescuer = Rescuer(settings, delivery, step_functions.new_client())
+    if arguments.command == "rescue":
+        return rescue_execution(rescuer, delivery, arguments.execution_arn, _confirmation(arguments.yes, stdin))
+    queue = DeadLetterQueue(settings.dead_letter_queue_url, dead_letter_queue.new_client())
+    return replay_dead_letters(
+        rescuer, queue, settings.dead_letter_queue_url, send=arguments.send, send_hint=names.send
+    )
+
+
+def _parser(names: _Names) -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, add_help=False)
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--stack", metavar=names.stack)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    show = commands.add_parser("show-record", add_help=False)
+    show.add_argument("record_id", metavar=names.record, type=_matching(RECORD_ID, "a record id (rec-...)"))
+    rescue = commands.add_parser("rescue", add_help=False)
+    rescue.add_argument(
+        "execution_arn", metavar=names.execution, type=_matching(EXECUTION_ARN, "a Step Functions execution ARN")
+    )
+    rescue.add_argument("--yes", action="store_true")
+    replay = commands.add_parser("replay-dead-letters", add_help=False)
+    replay.add_argument("--send", action="store_true")
+    return parser
+
+
+def _settings(command: str, stack_name: str | None, names: _Names) -> Settings:
+    """The settings the command uses, from the stack if one is named (its outputs and parameters win), else from
+    the environment; every one missing named in one error."""
+    variables = dict(os.environ)
+    if stack_name:
+        variables.update(stack.stack_variables(stack_name, stack.new_client()))
+    uses = _USES[command]
+    missing = [name for name in uses if not variables.get(name, "").strip()]
+    if missing:
+        them = "it" if len(missing) == 1 else "them"
+        where = f"{names.stack} gives {them}, or set {them}" if not stack_name else f"the stack does not give {them}"
+        raise InvalidSettingError(f"{command} needs {', '.join(missing)}: {where} (docs/operations.md)")
+    for name in _ENTRY_POINTS:  # a command that does not use them takes none
+        if name not in uses:
+            variables[name] = f"unused-by-{command}"
+    return Settings.from_environ(variables)
 
 
 def show_record(delivery: Delivery, record_id: str) -> int:
@@ -140,6 +256,10 @@ def show_record(delivery: Delivery, record_id: str) -> int:
             "notified by": result.path or "(not recorded by the version that made it)",
             "idempotency token": result.idempotency_token,
         }
+        if result.status == "FAILED":
+            lines["failure reason"] = result.failure_reason or "(not recorded by the version that made it)"
+        else:
+            lines["output keys"] = result.output_keys or "(none)"
         print("\n".join(f"  {name:<18} {value}" for name, value in lines.items()))
     if stored.in_progress_until_ms and stored.status == "INPROGRESS":
         print(f"  {'claimed until':<18} {_time(stored.in_progress_until_ms / 1000)}")

@@ -254,6 +254,7 @@ class Delivery:
             "Service Catalog notified",
             idempotency_token=request.idempotency_token,
             output_count=len(request.outputs),
+            failure_reason=request.failure_reason,  # free of the token and sensitive values, as sent
         )
         metrics.add_dimension(name="status", value=request.status.value)
         metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
@@ -284,6 +285,8 @@ def _result(request: NotifyRequest, outcome: Outcome) -> NotifyResult:
         status=request.status.value,
         idempotency_token=request.idempotency_token,
         outcome=outcome.value,
+        failure_reason=request.failure_reason or "",
+        output_keys=", ".join(output.key for output in request.outputs),
     )
 
 

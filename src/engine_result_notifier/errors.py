@@ -87,6 +87,10 @@ class InvalidSettingError(NotifierError):
     """An environment variable holds a value the function cannot run with. Raised at cold start."""
 
 
+class StackUnavailableError(NotifierError):
+    """The stack an operator's command was given (``--stack``) cannot be read, or is not this component's."""
+
+
 class DeadLetterQueueUnavailableError(NotifierError):
     """The dead-letter queue could not be read or changed: what was not delivered stays in it."""
 

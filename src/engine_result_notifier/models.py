@@ -219,6 +219,10 @@ class NotifyResult:
     """When the call was made (ISO 8601, UTC), stored with the result so that an operator can be told."""
     path: str = ""
     """Which way the notification came (a ``DeliveryPath``; empty if a version that did not record it made it)."""
+    failure_reason: str = ""
+    """The ``FailureReason`` sent with a FAILED notification: free of the token and of sensitive values, as sent."""
+    output_keys: str = ""
+    """The keys of the outputs sent, comma-separated (never their values)."""
 
     def to_response(self) -> dict[str, str]:
         return {

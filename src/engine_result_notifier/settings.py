@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -36,7 +37,8 @@ DEFAULT_SWEEP_MIN_AGE_MINUTES = 10
 """Longer than the safety net's own attempts at a status change: Lambda retries a function error twice, about one
 and two minutes after the first attempt; the rest is margin for delivery and the attempts themselves."""
 DEFAULT_SWEEP_MAX_EXECUTIONS = 50
-_FUNCTION_NAME_MAX_LENGTH = 64
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_FUNCTION_ARN = re.compile(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:(?P<name>[A-Za-z0-9_-]{1,64})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +138,17 @@ class Settings:
 
 
 def _function_name(environ: Mapping[str, str], name: str) -> str:
+    """An entry point's function name, given as its name or its ARN (the stack's outputs give ARNs)."""
     value = environ.get(name, "").strip()
-    if not value or ":" in value or len(value) > _FUNCTION_NAME_MAX_LENGTH:
-        raise InvalidSettingError(f"{name} must be the name (not the ARN) of an entry point's Lambda function")
+    if not value:
+        raise InvalidSettingError(f"{name} is not set: it names an entry point's Lambda function (name or ARN)")
+    arn = _FUNCTION_ARN.fullmatch(value)
+    if arn is not None:
+        value = arn.group("name")
+    if not _FUNCTION_NAME.fullmatch(value):
+        raise InvalidSettingError(
+            f"{name} must name an entry point's Lambda function, by its name or its ARN (not {value[:100]!r})"
+        )
     return value
 
 

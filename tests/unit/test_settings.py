@@ -118,3 +118,14 @@ def test_a_minimum_age_as_long_as_the_look_back_is_refused_naming_both() -> None
 def test_a_redrive_grace_as_long_as_the_look_back_is_refused_naming_both() -> None:
     with pytest.raises(InvalidSettingError, match=r"REDRIVE_GRACE_MINUTES \(480\).*SWEEP_LOOK_BACK_HOURS \(8 hours\)"):
         Settings.from_environ({**REQUIRED, "SWEEP_LOOK_BACK_HOURS": "8", "REDRIVE_GRACE_MINUTES": "480"})
+
+
+def test_an_entry_point_given_as_its_functions_arn_is_taken_as_its_name() -> None:
+    arn = "arn:aws:lambda:us-east-1:111122223333:function:stack-notify"
+    assert Settings.from_environ({**REQUIRED, "GENERIC_ENTRY_POINT": arn}).entry_points == ENTRY_POINTS
+
+
+def test_an_unset_entry_point_is_said_to_be_unset() -> None:
+    environ = {key: value for key, value in REQUIRED.items() if key != "UPDATE_ENTRY_POINT"}
+    with pytest.raises(InvalidSettingError, match="UPDATE_ENTRY_POINT is not set"):
+        Settings.from_environ(environ)
