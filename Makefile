@@ -21,6 +21,8 @@ SAM_ENV = AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TE
 test: lint typecheck validate security unit
 
 $(VENV)/.installed: src/requirements.txt pyproject.toml
+	@echo "== first run: installing the pinned dependencies and the development tools into $(VENV)" \
+		"(about 90 packages, 440 MB; a minute or two, once)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
 	$(BIN)/python -m pip install --quiet -r src/requirements.txt --group dev
@@ -58,14 +60,15 @@ unit: $(VENV)/.installed
 	$(BIN)/pytest -q
 
 invoke: $(VENV)/.installed
-	$(BIN)/python -m local_aws.invoke $(if $(FUNCTION),--function $(FUNCTION)) --event $(EVENT) --env-vars $(ENV_VARS)
+	@$(BIN)/python -m local_aws.invoke $(if $(FUNCTION),--function '$(FUNCTION)') --event '$(EVENT)' \
+		--env-vars '$(ENV_VARS)' $(if $(QUIET),--quiet)
 
-# The seeded simulation (README, "Tests"): SEED= replays a story, EXECUTIONS= sizes it (1000 by default).
+# The seeded simulation (docs/development.md, "Tests"): SEED= replays a story, EXECUTIONS= sizes it (1000 by default).
 EXECUTIONS ?= 1000
 simulate: $(VENV)/.installed
 	PYTHONPATH=src:. $(BIN)/python -m tests.simulation --executions $(EXECUTIONS) $(if $(SEED),--seed $(SEED))
 
-# The functions' services on one fixed local endpoint, for `sam local invoke` (README, "sam local invoke").
+# The functions' services on one fixed local endpoint, for `sam local invoke` (docs/development.md, "`sam local invoke`").
 local-services: $(VENV)/.installed
 	$(BIN)/python -m local_aws.serve
 

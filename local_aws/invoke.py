@@ -12,25 +12,29 @@ would be: the first run makes the call, the second shows the duplicate suppresse
         --env-vars events/env.json
 
 ``--function`` is the function's logical id in the template, as ``sam local invoke`` takes it; without it, the
-function a sample of ``events/`` is for, as ``events/samples.json`` lists it. A sample that comes with its
-execution's history has it served to the safety net (``local_aws.recorded_execution``); one that must fail says
-why first, and failing as it must is success. A file that cannot be read as JSON, a function the template does
-not have, an event that is no sample without ``--function``, or a bad setting in the environment ends the command
-with one line that says so (exit status 2), as any other bad argument does.
+function a sample of ``events/`` is for, as ``events/samples.json`` lists it (a sample may be named without its
+folder). A sample that comes with its execution's history has it served to the function
+(``local_aws.recorded_execution``; the sweep's sample lists it too); one that must fail says why first, and failing
+as it must is success. ``--env-vars`` also takes a flat object of the function's own variables. ``--quiet`` leaves
+out the functions' JSON logs and metrics. A missing or misspelt event file (with the closest sample), a file that
+cannot be read as JSON, a function the template does not have, an event that is no sample without ``--function``,
+a variable the function does not declare, or a setting it refuses ends the command with one line that says so
+(exit status 1); a function error is shown once, as Lambda reports it, without a stack trace.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import importlib
 import json
 import os
 import sys
-import traceback
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import boto3
 
@@ -55,77 +59,145 @@ SAMPLES: dict[str, dict[str, str]] = json.loads((EVENTS / "samples.json").read_t
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local_aws.invoke", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--event", "-e", required=True, type=Path, help="the event JSON file")
-    parser.add_argument("--env-vars", "-n", type=Path, help="environment overrides, sam local invoke's format")
-    parser.add_argument("--function", help="the function's logical id in the template (default: the sample's)")
-    arguments = parser.parse_args(argv)
+    try:
+        return _invoke(_arguments(argv))
+    except InvalidFileError as error:
+        print(f"invoke: {error}", file=sys.stderr)
+        return 1
 
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = _Parser(prog="make invoke", add_help=True, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--event", "-e", required=True, help="the event JSON file (EVENT=)")
+    parser.add_argument(
+        "--env-vars", "-n", type=Path, help="environment overrides, sam local invoke's format (ENV_VARS=)"
+    )
+    parser.add_argument(
+        "--function", help="the function's logical id in the template (FUNCTION=; default: the sample's)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="without the functions' JSON logs and metrics (QUIET=1)")
+    return parser.parse_args(argv)
+
+
+def _invoke(arguments: argparse.Namespace) -> int:
     template = load_template()
-    sample = SAMPLES.get(arguments.event.name, {}) if arguments.event.parent.resolve() == EVENTS else {}
+    event_path = event_file(arguments.event)
+    sample = SAMPLES.get(event_path.name, {}) if event_path.parent.resolve() == EVENTS else {}
     function = arguments.function or sample.get("function")
     if function is None:
-        parser.error(f"--function (FUNCTION=): {arguments.event} is not a sample listed in events/samples.json")
+        raise InvalidFileError(
+            f"EVENT={arguments.event} is not a sample of events/samples.json: say which function takes it "
+            f"(FUNCTION=, one of {', '.join(functions(template))})"
+        )
     if function not in functions(template):
-        parser.error(f"--function {function}: the template has {', '.join(functions(template))}")
-    try:
-        event = read_json(arguments.event)
-        history = read_json(EVENTS / sample["history"])["events"] if "history" in sample else None
-        properties = function_properties(template, function)
-        environment = function_environment(template, properties, function, arguments.env_vars)
-    except InvalidFileError as error:
-        parser.error(str(error))
+        raise InvalidFileError(
+            f"FUNCTION={function}: the template has no such function; it has {', '.join(functions(template))}"
+        )
+    event = read_json(event_path, "EVENT")
+    history = read_json(EVENTS / sample["history"])["events"] if "history" in sample else None
+    properties = function_properties(template, function)
+    environment = function_environment(template, properties, function, arguments.env_vars)
+    environment.update({name: value for name, value in sample.get("environment", {}).items() if name in environment})
+    if arguments.quiet:
+        environment.update(POWERTOOLS_LOG_LEVEL="CRITICAL", POWERTOOLS_METRICS_DISABLED="true")
 
     with local_services(environment) as service_catalog:
         os.environ.update(environment)
         try:
             handler = load_handler(properties)
         except NotifierError as error:  # a setting the function refuses at cold start
-            parser.error(f"{arguments.env_vars or 'the template'}: {error}")
+            raise InvalidFileError(f"ENV_VARS={arguments.env_vars or '(none)'}: {error}") from None
         print(f"== {package_banner(properties)}: {function} ({properties['Handler']})")
         if history is not None:
-            RecordedExecution(event, history).serve(handler_module(properties).step_functions_client)
-            recorded = f"events/{sample['history']} ({len(history)} events)"
-            print(f"== its execution, as Step Functions recorded it: {recorded}")
-        if "fails" in sample:
-            print(f"== expected to fail with {sample['fails']}: {sample['why']}")
+            _serve_the_recorded_execution(sample, event, history, properties)
+        if "fails" in sample or "why" in sample:
+            print(f"== {'expected to fail with ' + sample['fails'] + ': ' if 'fails' in sample else ''}{sample['why']}")
         context_settings = {
-            "function_name": f"local-{arguments.function}",
+            "function_name": f"local-{function}",
             "memory_limit_in_mb": int(properties.get("MemorySize", 128)),
             "timeout_seconds": float(properties.get("Timeout", 3)),
         }
-        failed = False
-        errors: list[str] = []
-        for delivery in DELIVERIES:
-            received_before = len(service_catalog.requests) if service_catalog else 0
-            print(f"== {arguments.event} ({delivery})")
-            try:
-                result = handler(event, LocalLambdaContext(**context_settings))
-                print(json.dumps(result, indent=2))
-            except Exception as error:  # noqa: BLE001 (shown as Lambda shows a function error)
-                failed = True
-                errors.append(type(error).__name__)
-                print(json.dumps(lambda_error(error), indent=2))
-            if service_catalog is not None:
-                print_received(service_catalog.requests[received_before:])
-    if "fails" in sample and errors == [sample["fails"]] * len(DELIVERIES):
+        errors = _deliver_twice(handler, event, event_path, context_settings, service_catalog)
+    if "fails" in sample and [error["errorType"] for error in errors] == [sample["fails"]] * len(DELIVERIES):
         print(f"== failed as expected ({sample['fails']})")
         return 0
-    return 1 if failed else 0
+    return 1 if errors else 0
+
+
+def _serve_the_recorded_execution(
+    sample: dict[str, Any], event: dict[str, Any], history: list[dict[str, Any]], properties: dict[str, Any]
+) -> None:
+    """The sample's execution, as Step Functions recorded it, answering the function's Step Functions client; for
+    the sweep, as if it had ended 20 minutes ago (within its window, and old enough)."""
+    status_change = read_json(EVENTS / sample["execution"]) if "execution" in sample else event
+    ended_ago = timedelta(minutes=20) if "execution" in sample else None
+    RecordedExecution(status_change, history, ended_ago).serve(handler_module(properties).step_functions_client)
+    print(f"== its execution, as Step Functions recorded it: events/{sample['history']} ({len(history)} events)")
+
+
+def _deliver_twice(
+    handler: Any,
+    event: dict[str, Any],
+    label: Path,
+    context_settings: dict[str, Any],
+    service_catalog: ServiceCatalogEndpoint | None,
+) -> list[dict[str, Any]]:
+    """The event delivered twice, as a retried delivery would be; the errors, each shown once as Lambda reports
+    it."""
+    errors: list[dict[str, Any]] = []
+    for delivery in DELIVERIES:
+        received_before = len(service_catalog.requests) if service_catalog else 0
+        print(f"== {label} ({delivery})")
+        try:
+            result = handler(event, LocalLambdaContext(**context_settings))
+            print(json.dumps(result, indent=2))
+        except Exception as error:  # noqa: BLE001 (shown as Lambda shows a function error)
+            said = lambda_error(error)
+            print(json.dumps(said, indent=2) if not errors or said != errors[-1] else "(the same error)")
+            errors.append(said)
+        if service_catalog is not None:
+            print_received(service_catalog.requests[received_before:])
+    return errors
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise InvalidFileError(message)
+
+
+def event_file(given: str) -> Path:
+    """The event file: as given, or a sample of events/ named without its folder; a missing one is named, with the
+    closest sample when there is one."""
+    path = Path(given)
+    if path.is_file():
+        return path
+    if path.parent == Path() and (EVENTS / path.name).is_file():
+        return Path(os.path.relpath(EVENTS / path.name))
+    closest = difflib.get_close_matches(path.name, sorted(SAMPLES), n=1, cutoff=0.6)
+    hint = (
+        f"; the closest sample is events/{closest[0]}" if closest else "; the samples are listed in events/samples.json"
+    )
+    return _missing(f"EVENT={given}: no such file{hint}")
+
+
+def _missing(message: str) -> NoReturn:
+    raise InvalidFileError(message)
 
 
 class InvalidFileError(ValueError):
     """A file given on the command line cannot be read as JSON."""
 
 
-def read_json(path: Path) -> Any:
-    """The file's JSON value; a file that is missing or not JSON is named in one line, not a traceback."""
+def read_json(path: Path, variable: str = "") -> Any:
+    """The file's JSON value; a file that is missing or not JSON is named in one line (with the variable that names
+    it), not a traceback."""
+    named = f"{variable}={path}" if variable else str(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise InvalidFileError(f"{path}: cannot be read ({error.strerror})") from None
+        raise InvalidFileError(f"{named}: cannot be read ({error.strerror})") from None
     except (UnicodeDecodeError, ValueError) as error:
-        raise InvalidFileError(f"{path}: is not JSON ({error})") from None
+        raise InvalidFileError(f"{named}: is not JSON ({error})") from None
 
 
 def function_environment(
@@ -135,9 +207,19 @@ def function_environment(
     variables = declared_environment(template, logical_id)
     declared = set(variables)
     if env_vars_path is not None:
-        overrides = read_json(env_vars_path)
+        overrides = read_json(env_vars_path, "ENV_VARS")
         if not isinstance(overrides, dict):
-            raise InvalidFileError(f"{env_vars_path}: must be an object of variables by function (or Parameters)")
+            raise InvalidFileError(
+                f"ENV_VARS={env_vars_path}: must be an object of variables, or of variables by function (or Parameters)"
+            )
+        if _flat(overrides, template):  # {"VARIABLE": "value"}: this function's variables
+            undeclared = sorted(set(overrides) - declared)
+            if undeclared:
+                raise InvalidFileError(
+                    f"ENV_VARS={env_vars_path}: {', '.join(undeclared)}: not a variable {logical_id} declares "
+                    f"(it declares {', '.join(sorted(declared))})"
+                )
+            variables.update({k: str(v) for k, v in overrides.items()})
         for scope in ("Parameters", logical_id):
             variables.update({k: str(v) for k, v in overrides.get(scope, {}).items() if k in declared})
     lambda_variables = {
@@ -153,6 +235,13 @@ def function_environment(
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     return {**lambda_variables, **variables}
+
+
+def _flat(overrides: dict[str, Any], template: dict[str, Any]) -> bool:
+    """Whether an env-vars file is a flat object of variables, rather than sam's (variables by function, or
+    ``Parameters``)."""
+    scopes = {"Parameters", *functions(template)}
+    return not scopes & set(overrides) and not any(isinstance(value, dict) for value in overrides.values())
 
 
 @contextlib.contextmanager
@@ -203,12 +292,9 @@ def package_banner(properties: dict[str, Any]) -> str:
 
 
 def lambda_error(error: Exception) -> dict[str, Any]:
-    """An error as the Lambda runtime reports it; the type is the name a state machine matches."""
-    return {
-        "errorType": type(error).__name__,
-        "errorMessage": str(error),
-        "stackTrace": traceback.format_tb(error.__traceback__)[-3:],
-    }
+    """An error as the Lambda runtime reports it, its stack trace left out: the type is the name a state machine
+    matches, and the message says what is wrong."""
+    return {"errorType": type(error).__name__, "errorMessage": str(error)}
 
 
 def print_received(requests: list[RecordedRequest]) -> None:

@@ -1,5 +1,6 @@
-"""Start one execution of the example engine, as Service Catalog starts an engine's: its input is a workflow payload
-(../shared/reference/samples/workflow-payload.json's fields) and its name ``<provisioned product>-<record>``.
+"""Start one execution of the example engine with the input and name an engine's intake gives one: a workflow
+payload as Service Catalog hands it to an engine (docs/integration.md, "The event contract") and the name
+``<provisioned product>-<record>``. The example has no intake of its own (Service Catalog's queue and a parser).
 
     python examples/engine/start_execution.py <EngineStateMachineArn output> [payload.json] [--fail MESSAGE]
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 SAMPLE = {
     "token": "QVFJQ0FIaGZsY3pZcnB2bjFXd2Z0T1lKeEFkZmY4bXZ0Vk5lZ3RzQ3RzU2JUMDJ3PT0=",
@@ -44,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fail", metavar="MESSAGE", help="make the engine step fail with this message")
     arguments = parser.parse_args(argv)
     payload = json.loads(arguments.payload.read_text(encoding="utf-8")) if arguments.payload else SAMPLE
-    print(start(boto3.client("stepfunctions"), arguments.state_machine_arn, payload, arguments.fail))
+    try:
+        print(start(boto3.client("stepfunctions"), arguments.state_machine_arn, payload, arguments.fail))
+    except (BotoCoreError, ClientError) as error:  # no region, no credentials, a refusal: one line, not a traceback
+        print(f"start_execution.py: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

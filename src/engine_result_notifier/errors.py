@@ -1,11 +1,12 @@
 """The exceptions a state machine can match in ``Retry`` and ``Catch``.
 
 Step Functions matches a Lambda error by the exception's class name, so these names are part of the
-package's contract (the README's Retry/Catch block and ``examples/state-machine.asl.json`` use them).
+package's contract: the Retry/Catch block in (docs/integration.md, "Errors a state machine can act on") and
+``examples/state-machine.asl.json`` use them.
 Powertools' ``IdempotencyAlreadyInProgressError`` is the fourth name a caller sees; it is retryable.
 
 This module says once which errors are retryable and which are final; the sweep, the operators' commands and the
-README's errors table follow it.
+errors table in (docs/integration.md, "Errors a state machine can act on") follow it.
 """
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError

@@ -1,7 +1,7 @@
 """Typed models at the package's boundaries: the events it reads, the request it sends, the result it returns.
 
-Plain dataclasses: parsing is hand-written in ``events.py`` (see the README's performance section for why
-not pydantic), and no raw dict travels past it.
+Plain dataclasses: parsing is hand-written in ``events.py``, and no raw dict travels past it (why not
+pydantic: docs/development.md, "Performance").
 """
 
 from __future__ import annotations

@@ -193,7 +193,12 @@ class Rescuer:
                     f"what is known of it ({expected.status} at redrive {_count(expected)}): read again later"
                 )
             if now is not None and now.status not in FAILED_EXECUTION_STATUSES:
-                logger.info("The execution is no longer as it ended: no call", execution_status=now.status)
+                logger.info(
+                    "The execution is no longer as it ended: no call",
+                    execution_status=now.status,
+                    redrive_count=now.redrive_count,
+                    known_redrive_count=None if expected is None else expected.redrive_count,
+                )
                 metrics.add_metric(name="RedrivenExecutions", unit=MetricUnit.Count, value=1)
                 return IgnoredStatusChange(execution_arn, now.status, Outcome.REDRIVEN)
             if now is not None and path is DeliveryPath.SAFETY_NET and self._left_for_a_redrive(now):

@@ -126,6 +126,22 @@ def test_the_token_and_sensitive_values_never_reach_the_logs(
     assert "correct-horse-battery-staple" not in logs
 
 
+def test_the_delivery_logs_the_failure_reason_as_sent_free_of_the_token(
+    lambdas: LocalFunctions, stubber: Stubber, captured_logs: io.StringIO
+) -> None:
+    # Given a failure whose message quotes the workflow token, cut off
+    event = {**load_event("provision-failed.json"), "errorMessage": f"denied for token {SAMPLE_TOKEN[:30]}"}
+    stubber.add_response(PROVISION, {}, None)
+    # When it is notified
+    invoke(lambdas, event, "NotifyProvisionResultFunction")
+    # Then the delivery's log line says the failure reason Service Catalog got, the token left out of it
+    (notified,) = [
+        json.loads(line) for line in captured_logs.getvalue().splitlines() if "Service Catalog notified" in line
+    ]
+    assert notified["failure_reason"] == "denied for token <workflow token>"
+    assert SAMPLE_TOKEN[:12] not in captured_logs.getvalue()
+
+
 @pytest.mark.parametrize("sample", ["provision-succeeded.json", "execution-succeeded.json"])
 def test_every_log_line_of_an_invocation_carries_the_package_version(
     lambdas: LocalFunctions, stubber: Stubber, captured_logs: io.StringIO, sample: str

@@ -71,7 +71,10 @@ def test_invoke_of_an_invalid_event_shows_the_named_error_and_fails(tmp_path: Pa
     event.write_text(json.dumps({"recordId": "rec-1"}), encoding="utf-8")
     completed = run_invoke("--function", "NotifyFunction", "--event", str(event))
     assert completed.returncode == 1
-    assert '"errorType": "InvalidEventError"' in completed.stdout
+    assert completed.stdout.count('"errorType": "InvalidEventError"') == 1  # shown once
+    assert "(the same error)" in completed.stdout
+    assert "stackTrace" not in completed.stdout
+    assert "Traceback" not in completed.stdout + completed.stderr
     assert "Service Catalog received no request" in completed.stdout
 
 
@@ -133,27 +136,38 @@ def test_invoke_runs_the_entry_point_of_the_function_it_is_given(function: str, 
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--function", "NotifyFunction", "--event", "README.md"], "README.md: is not JSON"),
+        (["--function", "NotifyFunction", "--event", "README.md"], "EVENT=README.md: is not JSON"),
         (
             ["--function", "NotifyFunction", "--event", "events/no-such-event.json"],
-            "events/no-such-event.json: cannot be read",
+            "EVENT=events/no-such-event.json: no such file; the samples are listed in events/samples.json",
+        ),
+        (
+            ["--event", "events/provison-succeeded.json"],
+            "EVENT=events/provison-succeeded.json: no such file; the closest sample is events/provision-succeeded.json",
+        ),
+        (
+            ["--event", "README.md"],
+            "EVENT=README.md is not a sample of events/samples.json: say which function takes it (FUNCTION=",
+        ),
+        (
+            ["--event", "events/provision-succeeded.json", "--env-vars", "events/flat-undeclared.json"],
+            "ENV_VARS=events/flat-undeclared.json: cannot be read",
         ),
         (
             ["--function", "NotifyFunction", "--event", "events/provision-succeeded.json", "--env-vars", "Makefile"],
-            "Makefile: is not JSON",
+            "ENV_VARS=Makefile: is not JSON",
         ),
         (
             ["--function", "NoSuchFunction", "--event", "events/provision-succeeded.json"],
-            "the template has NotifyFunction, ",
+            "FUNCTION=NoSuchFunction: the template has no such function; it has NotifyFunction, ",
         ),
     ],
 )
 def test_invoke_with_a_bad_argument_says_so_in_one_line_and_fails(arguments: list[str], message: str) -> None:
     completed = run_invoke(*arguments)
-    assert completed.returncode == 2
-    assert completed.stdout == ""
-    (error,) = [line for line in completed.stderr.splitlines() if not line.startswith(("usage: ", " "))]
-    assert error.startswith("python -m local_aws.invoke: error: ")
+    assert (completed.returncode, completed.stdout) == (1, "")
+    (error,) = completed.stderr.splitlines()
+    assert error.startswith("invoke: ")
     assert message in error
 
 
@@ -176,7 +190,7 @@ def test_every_make_invoke_line_of_the_readme_runs(line: str) -> None:
     function = ["--function", variables["FUNCTION"]] if variables["FUNCTION"] else []
     completed = run_invoke(*function, "--event", variables["EVENT"], "--env-vars", variables["ENV_VARS"])
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert '"outcome": "NOTIFIED"' in completed.stdout
+    assert '"outcome": "NOTIFIED"' in completed.stdout or '"rescued": 1' in completed.stdout
 
 
 def test_the_readme_shows_make_invoke_with_and_without_a_function() -> None:
@@ -187,10 +201,11 @@ def test_the_readme_shows_make_invoke_with_and_without_a_function() -> None:
 
 def test_the_makefiles_invoke_recipe_is_the_command_these_tests_run() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    recipe = makefile.split("\ninvoke:", 1)[1].splitlines()[1].strip()
+    lines = makefile.split("\ninvoke:", 1)[1].splitlines()[1:3]
+    recipe = " ".join(line.strip().rstrip("\\").strip() for line in lines)
     assert recipe == (
-        "$(BIN)/python -m local_aws.invoke $(if $(FUNCTION),--function $(FUNCTION)) --event $(EVENT) "
-        "--env-vars $(ENV_VARS)"
+        "@$(BIN)/python -m local_aws.invoke $(if $(FUNCTION),--function '$(FUNCTION)') --event '$(EVENT)' "
+        "--env-vars '$(ENV_VARS)' $(if $(QUIET),--quiet)"
     )
 
 
@@ -222,8 +237,8 @@ def test_a_bad_setting_in_the_env_vars_file_is_one_line_naming_the_variable(tmp_
     env_vars = tmp_path / "env.json"
     env_vars.write_text(json.dumps({"Parameters": {"SENSITIVE_OUTPUTS": "bogus"}}), encoding="utf-8")
     completed = run_invoke("--event", "events/provision-succeeded.json", "--env-vars", str(env_vars))
-    assert completed.returncode == 2
-    (error,) = [line for line in completed.stderr.splitlines() if not line.startswith(("usage: ", " "))]
+    assert completed.returncode == 1
+    (error,) = completed.stderr.splitlines()
     assert error.endswith("SENSITIVE_OUTPUTS must be one of: redact, omit")
 
 
@@ -231,6 +246,59 @@ def test_an_event_that_is_no_sample_needs_a_function_and_says_so_in_one_line(tmp
     event = tmp_path / "mine.json"
     event.write_text("{}", encoding="utf-8")
     completed = run_invoke("--event", str(event))
-    assert completed.returncode == 2
-    assert "--function (FUNCTION=): " in completed.stderr
-    assert "is not a sample listed in events/samples.json" in completed.stderr
+    assert completed.returncode == 1
+    (error,) = completed.stderr.splitlines()
+    assert error.startswith(
+        f"invoke: EVENT={event} is not a sample of events/samples.json: say which function takes it"
+    )
+
+
+def test_a_sample_named_without_its_folder_is_the_sample() -> None:
+    completed = run_invoke("--event", "update-failed.json")
+    assert completed.returncode == 0, completed.stderr
+    assert "== events/update-failed.json (first delivery)" in completed.stdout
+
+
+def test_a_flat_env_vars_file_holds_the_functions_own_variables(tmp_path: Path) -> None:
+    flat = tmp_path / "env.json"
+    flat.write_text(json.dumps({"SENSITIVE_OUTPUTS": "omit"}), encoding="utf-8")
+    template = load_template()
+    environment = function_environment(template, function_properties(template), "NotifyFunction", flat)
+    assert environment["SENSITIVE_OUTPUTS"] == "omit"
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"SENSITIVE_OUTPUTS": "hide"}, "SENSITIVE_OUTPUTS must be one of: redact, omit"),
+        ({"SENSITIVE_OUTPUT": "omit"}, "SENSITIVE_OUTPUT: not a variable NotifyProvisionResultFunction declares"),
+    ],
+)
+def test_a_flat_env_vars_file_the_function_refuses_is_one_line(
+    tmp_path: Path, variables: dict[str, str], message: str
+) -> None:
+    flat = tmp_path / "env.json"
+    flat.write_text(json.dumps(variables), encoding="utf-8")
+    completed = run_invoke("--event", "events/provision-succeeded.json", "--env-vars", str(flat))
+    assert (completed.returncode, completed.stdout) == (1, "")
+    (error,) = completed.stderr.splitlines()
+    assert message in error
+
+
+def test_quiet_leaves_out_the_json_logs_and_metrics_and_the_default_logs_the_functions_name() -> None:
+    quiet = run_invoke("--event", "events/provision-succeeded.json", "--quiet")
+    loud = run_invoke("--event", "events/provision-succeeded.json")
+    assert (quiet.returncode, loud.returncode) == (0, 0)
+    assert not [line for line in quiet.stdout.splitlines() if line.startswith('{"')]
+    logged = [json.loads(line) for line in loud.stdout.splitlines() if line.startswith('{"level"')]
+    assert {line["function_name"] for line in logged} == {"local-NotifyProvisionResultFunction"}
+
+
+def test_the_sweep_sample_finds_an_execution_whose_status_change_was_lost_and_rescues_it_once() -> None:
+    completed = run_invoke("--event", "events/sweep-scheduled.json", "--quiet")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    runs = completed.stdout.split("== events/sweep-scheduled.json (")[1:]
+    assert '"rescued": 1' in runs[0]
+    assert "Service Catalog received NotifyProvisionProductEngineWorkflowResult" in runs[0]
+    assert '"examined": 0' in runs[1]
+    assert "Service Catalog received no request" in runs[1]

@@ -1,4 +1,4 @@
-"""A seeded simulation of engines, events, faults and operators (README, "Tests"; ``make simulate``).
+"""A seeded simulation of engines, events, faults and operators (docs/development.md, "Tests"; ``make simulate``).
 
 Many engine executions run through the package's real use cases (``Notify``, ``Rescuer``, ``Sweep``, the operators'
 commands) and real Powertools idempotency on moto's DynamoDB, against models of the services around them that

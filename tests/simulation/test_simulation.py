@@ -121,6 +121,13 @@ def test_a_timed_out_or_aborted_execution_whose_notify_retry_waited_is_held_to_w
     assert any("but the engine reached SUCCEEDED" in violation for violation in summary.violations), summary.render()
 
 
+def test_a_stale_describe_taken_for_a_redrive_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A describe behind the status change (still RUNNING in the attempt that ended) read as a redrive: no call
+    monkeypatch.setattr(rescue, "_behind", lambda now, expected: False)
+    summary = play(stories.write(DEFECT_SEED, DEFECT_EXECUTIONS, 0))
+    assert any("taken for redriven" in violation for violation in summary.violations), summary.render()
+
+
 def test_a_story_shrinks_to_the_episode_that_breaks_it() -> None:
     story = stories.write(SEED, 40, 0)
     culprit = story.workflows()[7]

@@ -184,6 +184,7 @@ class World:
         self._executions: dict[int, ExecutionModel] = {}
         self._runs: dict[int, list[Intended | None]] = defaultdict(list)
         self._record_of_execution: dict[str, str] = {}
+        self._execution_by_arn: dict[str, ExecutionModel] = {}
         self._workflow_of_record: dict[str, int] = {}
         self._output = io.StringIO()
         self._dynamodb_requests = 0
@@ -344,6 +345,7 @@ class World:
             execution.read_lag = workflow.read_lag_seconds
         self._executions[workflow.index] = execution
         self._record_of_execution[execution.arn] = record_id
+        self._execution_by_arn[execution.arn] = execution
         self._workflow_of_record[record_id] = workflow.index
 
     def _finish(self, workflow: stories.Workflow, run: int) -> None:
@@ -617,6 +619,8 @@ class World:
         if leaked is not None:
             line = next((line for line in text.splitlines() if self.secrets.leaked(line)), leaked)
             self.violations.append(f"a secret in the output: {line[:300]}")
+        if _TAKEN_FOR_A_REDRIVE in text:
+            self._check_redrives_claimed(text)
         if any(said in text for said in _ALARMING):
             for line in text.splitlines():
                 if line.startswith("{") and any(said in line for said in _ALARMING):
@@ -624,6 +628,23 @@ class World:
                     kind = next(kind for said, kind in _ALARMING.items() if said in logged.get("message", ""))
                     named = logged.get("record_id") or self._record_of_execution.get(logged.get("execution_arn", ""))
                     self.alarms[named or "?"].add(kind)
+
+    def _check_redrives_claimed(self, text: str) -> None:
+        """An execution the package took for redriven must have been: not still failed in the very attempt it knew
+        of (a read behind the execution is not a redrive)."""
+        for line in text.splitlines():
+            if _TAKEN_FOR_A_REDRIVE not in line or not line.startswith("{"):
+                continue
+            logged = json.loads(line)
+            known = logged.get("known_redrive_count")
+            execution = self._execution_by_arn.get(logged.get("execution_arn", ""))
+            if known is None or execution is None:
+                continue
+            if execution.status in FAILED_STATUSES and execution.redrive_count == known:
+                self.violations.append(
+                    f"{self._record_of_execution[execution.arn]}: taken for redriven from a read showing it "
+                    f"{logged.get('execution_status')}, though it still stands {execution.status} in the attempt known"
+                )
 
     # The end.
 
@@ -727,6 +748,8 @@ _TOKEN_PREFIXES = {
 }
 """The documented idempotency token of a record's notification: ``<operation>-<record id>``, the same on every
 attempt and every path."""
+
+_TAKEN_FOR_A_REDRIVE = "The execution is no longer as it ended: no call"
 
 _ANSWER_UNKNOWN = frozenset({"answer_lost", "killed_before_the_call", "killed_after_the_call"})
 """Faults after which Service Catalog may hold a notification the component was never told of."""

@@ -176,3 +176,15 @@ def test_the_example_stack_runs_end_to_end_and_notifies_once(scene: Scene, failu
         assert call.parameters["Outputs"][0]["OutputKey"] == "bucket_arn"
     else:
         assert "the plan failed" in call.parameters["FailureReason"]
+
+
+def test_the_start_script_without_a_region_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    starter = load_module(EXAMPLE / "start_execution.py", "example_start_no_region")
+    assert starter.main(["arn:aws:states:us-east-1:111122223333:stateMachine:example-engine"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("start_execution.py: NoRegionError: ")
