@@ -65,7 +65,9 @@ from tests.state_machines.conftest import (
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "engine_result_notifier"
 EVERY_WIDGET = {"EngineStateMachineArns": "arn:aws:states:us-east-1:111122223333:stateMachine:Engine"}
-REFERENCE_ENGINE_SAMPLES = [sample for sample, function in SAMPLE_FUNCTIONS.items() if function != "NotifyFunction"]
+REFERENCE_ENGINE_SAMPLES = [
+    sample for sample, function in SAMPLE_FUNCTIONS.items() if function not in ("NotifyFunction", "SweepFunction")
+]
 
 
 @dataclass(frozen=True)
