@@ -61,7 +61,7 @@ SAMPLES: dict[str, dict[str, str]] = json.loads((EVENTS / "samples.json").read_t
 def main(argv: list[str] | None = None) -> int:
     try:
         return _invoke(_arguments(argv))
-    except InvalidFileError as error:
+    except InvocationError as error:
         print(f"invoke: {error}", file=sys.stderr)
         return 1
 
@@ -85,12 +85,12 @@ def _invoke(arguments: argparse.Namespace) -> int:
     sample = SAMPLES.get(event_path.name, {}) if event_path.parent.resolve() == EVENTS else {}
     function = arguments.function or sample.get("function")
     if function is None:
-        raise InvalidFileError(
+        raise InvocationError(
             f"EVENT={arguments.event} is not a sample of events/samples.json: say which function takes it "
             f"(FUNCTION=, one of {', '.join(functions(template))})"
         )
     if function not in functions(template):
-        raise InvalidFileError(
+        raise InvocationError(
             f"FUNCTION={function}: the template has no such function; it has {', '.join(functions(template))}"
         )
     event = read_json(event_path, "EVENT")
@@ -106,12 +106,14 @@ def _invoke(arguments: argparse.Namespace) -> int:
         try:
             handler = load_handler(properties)
         except NotifierError as error:  # a setting the function refuses at cold start
-            raise InvalidFileError(f"ENV_VARS={arguments.env_vars or '(none)'}: {error}") from None
+            raise InvocationError(f"ENV_VARS={arguments.env_vars or '(none)'}: {error}") from None
         print(f"== {package_banner(properties)}: {function} ({properties['Handler']})")
         if history is not None:
             _serve_the_recorded_execution(sample, event, history, properties)
-        if "fails" in sample or "why" in sample:
-            print(f"== {'expected to fail with ' + sample['fails'] + ': ' if 'fails' in sample else ''}{sample['why']}")
+        if "fails" in sample:
+            print(f"== expected to fail with {sample['fails']}: {sample['why']}")
+        elif "why" in sample:
+            print(f"== {sample['why']}")
         context_settings = {
             "function_name": f"local-{function}",
             "memory_limit_in_mb": int(properties.get("MemorySize", 128)),
@@ -162,7 +164,7 @@ def _deliver_twice(
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise InvalidFileError(message)
+        raise InvocationError(message)
 
 
 def event_file(given: str) -> Path:
@@ -177,15 +179,11 @@ def event_file(given: str) -> Path:
     hint = (
         f"; the closest sample is events/{closest[0]}" if closest else "; the samples are listed in events/samples.json"
     )
-    return _missing(f"EVENT={given}: no such file{hint}")
+    raise InvocationError(f"EVENT={given}: no such file{hint}")
 
 
-def _missing(message: str) -> NoReturn:
-    raise InvalidFileError(message)
-
-
-class InvalidFileError(ValueError):
-    """A file given on the command line cannot be read as JSON."""
+class InvocationError(ValueError):
+    """What ``make invoke`` was given cannot run: an argument, a file, a function or a setting; said in one line."""
 
 
 def read_json(path: Path, variable: str = "") -> Any:
@@ -195,9 +193,9 @@ def read_json(path: Path, variable: str = "") -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise InvalidFileError(f"{named}: cannot be read ({error.strerror})") from None
+        raise InvocationError(f"{named}: cannot be read ({error.strerror})") from None
     except (UnicodeDecodeError, ValueError) as error:
-        raise InvalidFileError(f"{named}: is not JSON ({error})") from None
+        raise InvocationError(f"{named}: is not JSON ({error})") from None
 
 
 def function_environment(
@@ -209,13 +207,13 @@ def function_environment(
     if env_vars_path is not None:
         overrides = read_json(env_vars_path, "ENV_VARS")
         if not isinstance(overrides, dict):
-            raise InvalidFileError(
+            raise InvocationError(
                 f"ENV_VARS={env_vars_path}: must be an object of variables, or of variables by function (or Parameters)"
             )
         if _flat(overrides, template):  # {"VARIABLE": "value"}: this function's variables
             undeclared = sorted(set(overrides) - declared)
             if undeclared:
-                raise InvalidFileError(
+                raise InvocationError(
                     f"ENV_VARS={env_vars_path}: {', '.join(undeclared)}: not a variable {logical_id} declares "
                     f"(it declares {', '.join(sorted(declared))})"
                 )
