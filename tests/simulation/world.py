@@ -58,6 +58,7 @@ from tests.simulation.services import (
     DeadLetterQueue,
     ExecutionModel,
     Killed,
+    Message,
     Outages,
     Secrets,
     ServiceCatalog,
@@ -184,7 +185,6 @@ class World:
         self._executions: dict[int, ExecutionModel] = {}
         self._runs: dict[int, list[Intended | None]] = defaultdict(list)
         self._record_of_execution: dict[str, str] = {}
-        self._execution_by_arn: dict[str, ExecutionModel] = {}
         self._workflow_of_record: dict[str, int] = {}
         self._output = io.StringIO()
         self._dynamodb_requests = 0
@@ -345,7 +345,6 @@ class World:
             execution.read_lag = workflow.read_lag_seconds
         self._executions[workflow.index] = execution
         self._record_of_execution[execution.arn] = record_id
-        self._execution_by_arn[execution.arn] = execution
         self._workflow_of_record[record_id] = workflow.index
 
     def _finish(self, workflow: stories.Workflow, run: int) -> None:
@@ -507,16 +506,20 @@ class World:
         deleted_before = len(self.dead_letters.deleted)
         self._invocation(None, lambda: commands.replay_dead_letters(rescuer, queue, DeadLetterQueue.URL, send=True))
         for message in self.dead_letters.deleted[deleted_before:]:
-            execution_arn = json.loads(message.body)["requestPayload"]["detail"]["executionArn"]
-            record_id = self._record_of_execution.get(execution_arn)
-            index = self._workflow_of_record.get(record_id or "")
-            if index is None:
+            execution = self._execution(_execution_of_dead_letter(message))
+            if execution is None:
                 continue
-            notified = self.service_catalog.records[record_id].notification is not None  # type: ignore[index]
-            if not notified and self._executions[index].status in FAILED_STATUSES:
+            record_id = self._record_of_execution[execution.arn]
+            notified = self.service_catalog.records[record_id].notification is not None
+            if not notified and execution.status in FAILED_STATUSES:
                 self.violations.append(
                     f"{record_id}: the replay deleted its dead letter, but its record is not notified"
                 )
+
+    def _execution(self, execution_arn: str) -> ExecutionModel | None:
+        """One of the story's executions, by its ARN (None for another's: a poison event's)."""
+        record_id = self._record_of_execution.get(execution_arn)
+        return None if record_id is None else self._executions[self._workflow_of_record[record_id]]
 
     def _poison(self, episode: stories.Poison) -> None:
         kind = episode.kind
@@ -637,7 +640,7 @@ class World:
                 continue
             logged = json.loads(line)
             known = logged.get("known_redrive_count")
-            execution = self._execution_by_arn.get(logged.get("execution_arn", ""))
+            execution = self._execution(logged.get("execution_arn", ""))
             if known is None or execution is None:
                 continue
             if execution.status in FAILED_STATUSES and execution.redrive_count == known:
@@ -671,8 +674,9 @@ class World:
     def _check(self) -> None:
         """The invariant: every call Service Catalog saw, then every record."""
         for message in self.dead_letters.messages:  # DeadLetterQueueAlarm: each message names its execution
-            execution_arn = json.loads(message.body)["requestPayload"]["detail"]["executionArn"]
-            self.alarms[self._record_of_execution.get(execution_arn, "?")].add("dead letter waiting")
+            self.alarms[self._record_of_execution.get(_execution_of_dead_letter(message), "?")].add(
+                "dead letter waiting"
+            )
         self._check_calls()
         self._check_records()
 
@@ -732,6 +736,12 @@ class World:
             and execution.redrive_date is not None
             and notification.at <= execution.redrive_date
         )
+
+
+def _execution_of_dead_letter(message: Message) -> str:
+    """The execution ARN of a dead letter: the status change in the OnFailure record the safety net files."""
+    execution_arn: str = json.loads(message.body)["requestPayload"]["detail"]["executionArn"]
+    return execution_arn
 
 
 def workflow_token(index: int) -> str:
