@@ -43,9 +43,10 @@ def stack_variables(stack_name: str, client: Any) -> dict[str, str]:
         code = error.response.get("Error", {}).get("Code", "Unknown")
         message = error.response.get("Error", {}).get("Message", "")
         region = client.meta.region_name
-        if "does not exist" in message:
+        if code == "ValidationError":  # DescribeStacks' documented answer for a stack that does not exist
             raise StackUnavailableError(
-                f"stack {stack_name} does not exist in {region}: give the stack's name, and its region (AWS_REGION)"
+                f"stack {stack_name} does not exist in {region} ({message}): give the stack's name, and its region "
+                "(AWS_REGION)"
             ) from error
         raise StackUnavailableError(f"stack {stack_name} could not be read in {region} ({code})") from error
     except BotoCoreError as error:

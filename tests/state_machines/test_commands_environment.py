@@ -143,8 +143,8 @@ def test_a_stack_that_does_not_exist_is_one_line_naming_it_and_its_region(
     assert (status, lines) == (
         1,
         [
-            "engine-result-notifier: stack no-such-stack does not exist in us-east-1: give the stack's name, and its "
-            "region (AWS_REGION)"
+            "engine-result-notifier: stack no-such-stack does not exist in us-east-1 (Stack with id no-such-stack does "
+            "not exist): give the stack's name, and its region (AWS_REGION)"
         ],
     )
 
